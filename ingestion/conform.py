@@ -1,0 +1,145 @@
+"""Apply a feed contract to a raw table: typed canonical rows to land, and the rest quarantined with a reason.
+
+Every raw row ends in exactly one of the two outputs. A row's reason is the first problem found, in column
+order, so the message a department reads points at one field it can fix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ingestion import normalise as n
+from ingestion.contracts import Contract
+from ingestion.identifiers import uscc_check_ok_expr
+from ingestion.readers import SOURCE_ROW
+
+REASON, FIELD, MESSAGE, ISSUES = "_reason", "_field", "_message", "_issues"
+POLARS_TYPE = {
+    "string": pl.String, "uscc": pl.String, "registration_no": pl.String, "code": pl.String,
+    "date": pl.Date, "amount_wan": pl.Float64, "integer": pl.Int64,
+}
+
+
+@dataclass
+class Conformed:
+    loaded: pl.DataFrame       # canonical columns (+ uscc_check_ok, _issues, _source_row)
+    quarantined: pl.DataFrame  # raw source columns (+ _reason, _field, _message, _source_row)
+
+
+def landed_schema(contract: Contract) -> dict[str, pl.DataType]:
+    """The typed columns of a landed row, before lineage columns are added."""
+    schema = {c.name: POLARS_TYPE[c.type] for c in contract.columns}
+    if contract.has_uscc:
+        schema["uscc_check_ok"] = pl.Boolean
+    schema[ISSUES] = pl.String
+    schema[SOURCE_ROW] = pl.Int64
+    return schema
+
+
+def _value(column, raw: pl.Expr) -> pl.Expr:
+    if column.type == "date":
+        return n.date_value(raw)
+    if column.type == "amount_wan":
+        return n.amount_wan_value(raw)
+    if column.type == "integer":
+        return n.integer_value(raw)
+    if column.type == "code":
+        return n.mapped_code(raw, column.codes)
+    if column.type in ("uscc", "registration_no"):
+        return n.code_value(raw)
+    return n.clean_text(raw)
+
+
+def conform(contract: Contract, raw: pl.DataFrame, file_name: str) -> Conformed:
+    names = {c.name: c for c in contract.columns}
+    values = [_value(c, pl.col(c.source)).alias(c.name) for c in contract.columns]
+    typed = raw.with_columns(values)
+
+    # An old system's 15-digit registration number in the USCC field is an identifier, just in the wrong place.
+    moved_regno = pl.lit(False)
+    if contract.has_uscc:
+        typed = typed.with_columns(n.is_registration_no(pl.col("uscc")).fill_null(False).alias("_moved_regno"))
+        moved_regno = pl.col("_moved_regno")
+        fixes = [pl.when(moved_regno).then(None).otherwise(pl.col("uscc")).alias("uscc")]
+        if "registration_no" in names:
+            fixes.append(
+                pl.when(moved_regno & pl.col("registration_no").is_null()).then(pl.col("uscc"))
+                .otherwise(pl.col("registration_no")).alias("registration_no")
+            )
+        typed = typed.with_columns(fixes)
+
+    problems: list[tuple[pl.Expr, str, str, pl.Expr]] = []  # (condition, reason, field, detail)
+    for c in contract.columns:
+        raw_col, value = pl.col(c.source), pl.col(c.name)
+        raw_present = n.clean_text(raw_col).is_not_null()
+        if c.required:
+            problems.append((~raw_present, "missing_required", c.name, pl.lit("a required value is empty")))
+        unreadable = raw_present & value.is_null()
+        if c.type == "date":
+            problems.append((unreadable & ~n.is_no_end_date(raw_col).fill_null(False), "bad_date", c.name,
+                             pl.format("cannot read '{}' as a date", raw_col)))
+        elif c.type == "amount_wan":
+            problems.append((unreadable, "bad_amount", c.name, pl.format("cannot read '{}' as an amount", raw_col)))
+        elif c.type == "integer":
+            problems.append((unreadable, "bad_integer", c.name, pl.format("cannot read '{}' as a whole number", raw_col)))
+        elif c.type == "code":
+            allowed = ", ".join(sorted(c.codes))
+            problems.append((unreadable, "unknown_code", c.name,
+                             pl.format("'{}' is not in the code list ({})", raw_col, pl.lit(allowed))))
+    if contract.identifier_required_one_of:
+        none = pl.all_horizontal([pl.col(f).is_null() for f in contract.identifier_required_one_of])
+        problems.append((none, "missing_identifier", "/".join(contract.identifier_required_one_of),
+                         pl.lit("no usable identifier (" + " or ".join(contract.identifier_required_one_of) + ")")))
+
+    def first_problem(part: int) -> pl.Expr:
+        return pl.coalesce([
+            pl.when(cond.fill_null(False)).then(pl.lit(reason) if part == 0 else pl.lit(field) if part == 1 else detail)
+            for cond, reason, field, detail in problems
+        ])
+
+    typed = typed.with_columns(
+        first_problem(0).alias(REASON), first_problem(1).alias(FIELD), first_problem(2).alias("_detail")
+    )
+
+    # Within one file, a second row with the same key is a duplicate, whether an exact copy or a conflicting one.
+    valid = pl.col(REASON).is_null()
+    key_cols = list(contract.key)
+    first_row_of_key = pl.col(SOURCE_ROW).min().over(key_cols)
+    is_dup = valid & pl.struct(key_cols).is_duplicated() & (pl.col(SOURCE_ROW) != first_row_of_key)
+    typed = typed.with_columns(
+        pl.when(is_dup).then(pl.lit("duplicate_key")).otherwise(pl.col(REASON)).alias(REASON),
+        pl.when(is_dup).then(pl.lit("/".join(key_cols))).otherwise(pl.col(FIELD)).alias(FIELD),
+        pl.when(is_dup).then(pl.format("same key as row {}", first_row_of_key)).otherwise(pl.col("_detail"))
+        .alias("_detail"),
+    )
+
+    source_of = {c.name: c.source for c in contract.columns}
+    field_source = pl.col(FIELD).replace_strict(source_of, default=pl.col(FIELD))
+    typed = typed.with_columns(
+        pl.format("{}: row {}: field {} ({}): {}", pl.lit(file_name), pl.col(SOURCE_ROW), pl.col(FIELD),
+                  field_source, pl.col("_detail")).alias(MESSAGE)
+    )
+
+    quarantined = typed.filter(pl.col(REASON).is_not_null()).select(
+        [*contract.source_names, SOURCE_ROW, REASON, FIELD, MESSAGE]
+    )
+    good = typed.filter(pl.col(REASON).is_null())
+    issue_flags = [pl.when(moved_regno).then(pl.lit("uscc_was_registration_no"))]
+    for c in contract.columns:
+        raw_col = pl.col(c.source)
+        issue_flags.append(pl.when(n.is_fullwidth(raw_col)).then(pl.lit(f"fullwidth:{c.name}")))
+        issue_flags.append(pl.when(n.has_invisible(raw_col)).then(pl.lit(f"invisible_chars:{c.name}")))
+        if c.type == "date":
+            issue_flags.append(pl.when(n.is_excel_serial(raw_col)).then(pl.lit(f"excel_serial_date:{c.name}")))
+            issue_flags.append(pl.when(n.is_no_end_date(raw_col)).then(pl.lit(f"no_end_date:{c.name}")))
+        if c.type == "amount_wan":
+            issue_flags.append(pl.when(n.has_yuan_unit(raw_col)).then(pl.lit(f"amount_unit_converted:{c.name}")))
+    issues = pl.concat_list(issue_flags).list.drop_nulls().list.join(";")
+    extra = [pl.when(issues == "").then(None).otherwise(issues).alias(ISSUES)]
+    if contract.has_uscc:
+        extra.append(uscc_check_ok_expr("uscc").alias("uscc_check_ok"))
+    loaded = good.with_columns(extra)
+    schema = landed_schema(contract)
+    loaded = loaded.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return Conformed(loaded=loaded, quarantined=quarantined)

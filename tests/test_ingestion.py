@@ -1,0 +1,170 @@
+"""Ingestion on small files made here: every row loaded or quarantined with a reason, nothing lost."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from creditwh.settings import Home
+from ingestion.contracts import ContractError, load_contract, load_contracts
+from ingestion.run import ingest
+
+GOOD = "91350100M000100Y43"  # the GB 32100 worked example
+BAD_CHECK = "91350100M000100Y4Z"
+PENALTY_HEADER = [c.source for c in load_contracts()["samr_penalties"].columns]
+
+
+def penalty_row(**over):
+    row = {s: "" for s in PENALTY_HEADER}
+    row.update({"CF_XDR_MC": "泰安市示例贸易有限公司", "CF_XDR_LB": "法人及非法人组织", "CF_XDR_SHXYM": GOOD,
+                "CF_FRDB": "张三", "CF_WSH": "泰市监处罚〔2024〕1号", "CF_WFXW": "虚假宣传", "CF_CFLB": "罚款",
+                "CF_NR_FK": "1.5", "CF_JDRQ": "2024-03-05", "CF_CFJG": "泰安市市场监督管理局",
+                "CF_CFJGDM": "11370900MB2857231K"})
+    row.update(over)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], encoding: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [",".join(PENALTY_HEADER)] + [",".join(r[h] for h in PENALTY_HEADER) for r in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+@pytest.fixture()
+def home(tmp_path) -> Home:
+    return Home(tmp_path / "home").ensure()
+
+
+def landed(home: Home, feed: str) -> pl.DataFrame:
+    return pl.read_parquet(sorted(home.landing.glob(f"{feed}/run=2*/*.parquet")))
+
+
+def test_gbk_penalties_are_normalised_and_bad_rows_quarantined(home):
+    rows = [
+        penalty_row(),
+        penalty_row(CF_WSH="泰市监处罚〔2024〕2号", CF_XDR_SHXYM="９１３５０１００Ｍ０００１００Ｙ４３",
+                    CF_JDRQ="2024年3月5日", CF_NR_FK="12000元"),
+        penalty_row(CF_WSH="泰市监处罚〔2024〕3号", CF_JDRQ="45356", CF_XDR_MC="泰安市\u3000示例 商行 "),
+        penalty_row(CF_WSH="泰市监处罚〔2024〕4号", CF_XDR_SHXYM="370902000012345", CF_XDR_GSZC=""),
+        penalty_row(CF_WSH="泰市监处罚〔2024〕5号", CF_XDR_SHXYM=BAD_CHECK),
+        penalty_row(CF_WSH=""),                                      # missing required
+        penalty_row(CF_WSH="泰市监处罚〔2024〕7号", CF_JDRQ="2024-13-45"),  # bad date
+        penalty_row(CF_WSH="泰市监处罚〔2024〕8号", CF_XDR_LB="其它组织"),  # unknown code
+        penalty_row(),                                               # duplicate of row 1
+        penalty_row(CF_WSH="泰市监处罚〔2024〕10号", CF_XDR_SHXYM=""),      # no identifier at all
+    ]
+    write_csv(home.inbox / "samr_penalties" / "penalties.csv", rows, "gbk")
+    report = ingest(home)
+    (result,) = report.files
+    assert (result.rows_in, result.loaded, result.quarantined) == (10, 5, 5)
+    assert result.quarantine_reasons == {"bad_date": 1, "duplicate_key": 1, "missing_identifier": 1,
+                                         "missing_required": 1, "unknown_code": 1}
+    df = landed(home, "samr_penalties").sort("_source_row")
+    by_row = {r["_source_row"]: r for r in df.to_dicts()}
+    assert by_row[2]["uscc"] == GOOD and by_row[2]["decision_date"] == date(2024, 3, 5)
+    assert by_row[2]["fine_amount_wan"] == pytest.approx(1.2)
+    assert "amount_unit_converted:fine_amount_wan" in by_row[2]["_issues"]
+    assert by_row[3]["decision_date"] == date(2024, 3, 5) and by_row[3]["subject_name"] == "泰安市 示例 商行"
+    assert by_row[4]["uscc"] is None and by_row[4]["registration_no"] == "370902000012345"
+    assert by_row[4]["_issues"] == "uscc_was_registration_no"
+    assert by_row[5]["uscc_check_ok"] is False and by_row[1]["uscc_check_ok"] is True
+    assert set(df["_file_name"]) == {"penalties.csv"} and df["_file_sha256"].n_unique() == 1
+    q = pl.read_parquet(sorted(home.quarantine.glob("samr_penalties/run=*/*.parquet"))).sort("_source_row")
+    assert q["_source_row"].to_list() == [6, 7, 8, 9, 10]
+    msg = dict(zip(q["_source_row"], q["_message"]))
+    assert msg[6] == "penalties.csv: row 6: field decision_no (CF_WSH): a required value is empty"
+    assert "cannot read '2024-13-45' as a date" in msg[7]
+    assert "'其它组织' is not in the code list" in msg[8]
+    assert "same key as row 1" in msg[9]
+
+
+def test_same_file_twice_loads_once_and_accounting_is_recorded(home):
+    write_csv(home.inbox / "samr_penalties" / "a.csv", [penalty_row()], "gbk")
+    first = ingest(home)
+    second = ingest(home)
+    assert first.files[0].status == "loaded" and second.files[0].status == "duplicate"
+    assert "already ingested" in second.files[0].error
+    assert landed(home, "samr_penalties").height == 1
+    saved = json.loads((home.ingest_runs / f"{first.run_id}.json").read_text(encoding="utf-8"))
+    assert saved["feeds"][0] | {} == {"feed": "samr_penalties", "files": 1, "rows_in": 1, "loaded": 1,
+                                      "quarantined": 0, "rejected_files": 0, "duplicate_files": 0}
+
+
+def test_wrong_encoding_and_empty_files_are_rejected_whole_and_the_run_goes_on(home):
+    folder = home.inbox / "samr_penalties"
+    write_csv(folder / "a_utf8.csv", [penalty_row()], "utf-8")  # contract says GBK
+    (folder / "b_empty.csv").write_bytes(b"")
+    write_csv(folder / "c_good.csv", [penalty_row(CF_WSH="X-1")], "gbk")
+    report = ingest(home)
+    status = {f.file: (f.status, f.error) for f in report.files}
+    assert status["a_utf8.csv"][0] == "rejected" and "not valid gbk" in status["a_utf8.csv"][1]
+    assert "line 2" in status["a_utf8.csv"][1]
+    assert status["b_empty.csv"] == ("rejected", "b_empty.csv: the file is empty")
+    assert status["c_good.csv"][0] == "loaded"
+
+
+def test_missing_column_rejects_the_file_naming_the_column(home):
+    path = home.inbox / "samr_penalties" / "drift.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("CF_XDR_MC,CF_WSH\n某公司,1\n".encode("gbk"))
+    (result,) = ingest(home).files
+    assert result.status == "rejected" and "CF_XDR_LB" in result.error and "drift.csv" in result.error
+
+
+def test_xlsx_with_title_row_and_excel_dates(home):
+    contract = load_contracts()["tax_credit_grades"]
+    path = home.inbox / "tax_credit_grades" / "grades.xlsx"
+    path.parent.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    ws.merge_range(0, 0, 0, 4, "2025年度纳税信用等级评价结果")
+    for j, col in enumerate(contract.source_names):
+        ws.write(1, j, col)
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(2, 0, [GOOD, "泰安市示例贸易有限公司", 2025, "A"])
+    ws.write_datetime(2, 4, __import__("datetime").datetime(2026, 4, 15), date_fmt)
+    ws.write_row(3, 0, [BAD_CHECK, "泰安市另一家有限公司", 2025, "Z", 46127])
+    wb.close()
+    (result,) = ingest(home).files
+    assert (result.rows_in, result.loaded, result.quarantined) == (2, 1, 1)
+    row = landed(home, "tax_credit_grades").to_dicts()[0]
+    assert row["assessment_year"] == 2025 and row["tax_grade"] == "A" and row["assessment_date"] == date(2026, 4, 15)
+    assert row["_source_row"] == 1
+
+
+def test_json_pages_from_the_court(home):
+    folder = home.inbox / "court_dishonest_debtors"
+    folder.mkdir(parents=True)
+    page = {"page": 1, "page_size": 2, "total": 2, "total_pages": 1, "data": [
+        {"iname": "泰安市示例贸易有限公司", "cardNum": GOOD, "caseCode": "(2024)鲁0902执1号", "courtName": "泰山区人民法院",
+         "regDate": "2024-01-02", "publishDate": "2024年2月1日", "status": 1},
+        {"iname": "无名公司", "cardNum": None, "caseCode": "(2024)鲁0902执2号", "courtName": "泰山区人民法院",
+         "regDate": "2024-01-02", "publishDate": "2024-02-01", "status": 1},
+    ]}
+    (folder / "page_0001.json").write_text(json.dumps(page, ensure_ascii=False), encoding="utf-8")
+    (result,) = ingest(home).files
+    assert (result.loaded, result.quarantined) == (1, 1)
+    row = landed(home, "court_dishonest_debtors").to_dicts()[0]
+    assert row["listing_status"] == "listed" and row["publish_date"] == date(2024, 2, 1)
+
+
+def test_every_feed_gets_a_typed_schema_file_before_it_sends_anything(home):
+    ingest(home)
+    for feed in load_contracts():
+        files = list(home.landing.glob(f"{feed}/run=*/*.parquet"))
+        assert files, feed
+        assert pl.read_parquet(files[0]).height == 0
+
+
+def test_a_contract_with_a_typo_is_an_error_naming_the_file(tmp_path):
+    bad = tmp_path / "x_feed.yaml"
+    bad.write_text("id: x_feed\ntitle: t\ndepartment: d\nowner: o\nformat: csv\nencoding: utf-8\nschedule: '@daily'\n"
+                   "file_pattern: '*.csv'\nrecord_type: r\nkey: [a]\ncolumns:\n  - {source: A, name: a, typ: string}\n",
+                   encoding="utf-8")
+    with pytest.raises(ContractError, match="x_feed.yaml: columns/0"):
+        load_contract(bad)
