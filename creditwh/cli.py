@@ -1,0 +1,326 @@
+"""`creditwh`: the command line of the credit warehouse. Every stage the Airflow DAG runs is also a command here.
+
+Errors a user can act on are printed as one message (exit 1); bad arguments exit 2; an unexpected error is
+printed as one line and its traceback goes to <home>/logs/, never to the terminal.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from creditwh.settings import Home
+
+SCALES = ("tiny", "city", "province")
+DEFAULT_DEMO_SCALE = "city"
+DEMO_MARKER = ".creditwh-demo"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_feeds(args, home: Home) -> int:
+    from rich.table import Table
+
+    from ingestion.contracts import load_contracts
+
+    contracts = load_contracts()
+    if args.json:
+        _print_json([{"id": c.id, "department": c.department, "format": c.format, "schedule": c.schedule,
+                      "title": c.title} for c in contracts.values()])
+        return 0
+    table = Table(title=f"{len(contracts)} feed contracts (ingestion/contracts/)")
+    for col in ("id", "department", "format", "encoding", "schedule", "title"):
+        table.add_column(col)
+    for c in contracts.values():
+        table.add_row(c.id, c.department, c.format, c.encoding if c.format != "xlsx" else "", c.schedule, c.title)
+    _console().print(table)
+    return 0
+
+
+def cmd_generate(args, home: Home) -> int:
+    from synthetic import generate
+
+    out = Path(args.out) if args.out else home.inbox
+    manifest = generate(args.scale, args.seed, out)
+    if args.json:
+        _print_json(manifest)
+    else:
+        _console().print(f"Generated the {args.scale} city (seed {args.seed}) into {out}: "
+                         f"{manifest['totals']['rows']:,} feed rows in {manifest['totals']['files']} files.")
+    return 0
+
+
+def cmd_ingest(args, home: Home) -> int:
+    from creditwh import stages
+
+    if args.files and not args.feed:
+        raise SystemExit("creditwh ingest: error: files given without --feed ID (which contract do they follow?)")
+    for f in args.files:
+        if not Path(f).is_file():
+            raise SystemExit(f"creditwh ingest: error: no such file: {f}")
+    report = stages.ingest(home, feed=args.feed, files=[Path(f) for f in args.files] if args.feed else None)
+    rejected = [f for f in report["files"] if f["status"] == "rejected"]
+    if args.json:
+        _print_json([{k: f[k] for k in ("file", "feed", "rows_in", "loaded", "quarantined", "status", "error")}
+                     for f in report["files"]])
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"Ingestion run {report['run_id']}")
+        for col in ("file", "feed", "rows in", "loaded", "quarantined", "status"):
+            table.add_column(col)
+        for f in report["files"]:
+            table.add_row(f["file"], f["feed"], f"{f['rows_in']:,}", f"{f['loaded']:,}", f"{f['quarantined']:,}",
+                          f["status"])
+        _console().print(table)
+        if not report["files"]:
+            _console().print(f"Nothing waiting in {home.inbox}.")
+    for f in rejected:
+        print(f"rejected: {f['error']}", file=sys.stderr)
+    return 1 if rejected else 0
+
+
+def cmd_build(args, home: Home) -> int:
+    from creditwh import stages
+
+    result = stages.build(home, as_of=args.as_of)
+    if args.json:
+        _print_json(result)
+    else:
+        _console().print(f"Warehouse built at {home.warehouse} (as of {args.as_of}): "
+                         f"{result['totals']}")
+    return 0
+
+
+def cmd_validate(args, home: Home) -> int:
+    from creditwh import stages
+
+    run_id = args.run_id or datetime.now(timezone.utc).strftime("cli-%Y%m%dT%H%M%S")
+    result = stages.validate(home, as_of=args.as_of, run_id=run_id)
+    if args.json:
+        _print_json(result)
+    else:
+        verdict = f"BLOCKED: {result['reason']}" if result["blocked"] else "passed"
+        _console().print(f"Quality gate {verdict}. Expectations passed {result['expectations_passed']}, "
+                         f"failed {result['expectations_failed']}; records held back {result['held_back_records']}.")
+    return 1 if result["blocked"] else 0
+
+
+def cmd_publish(args, home: Home) -> int:
+    from creditwh import stages
+
+    result = stages.publish(home, as_of=args.as_of, dry_run=args.dry_run)
+    if args.json:
+        _print_json(result)
+    else:
+        what = "Would publish" if args.dry_run else "Published"
+        _console().print(f"{what} {result['records']:,} records" +
+                         (f" in batch {result['batch_id']} ({result['batch_dir']})" if not args.dry_run else "."))
+    return 0
+
+
+def cmd_sql(args, home: Home) -> int:
+    from creditwh.warehouse import open_read_only
+
+    if not home.warehouse.exists():
+        raise _UserError(f"no warehouse at {home.warehouse}: run `creditwh build` (or `creditwh demo`) first")
+    import duckdb
+
+    try:
+        with open_read_only(home.warehouse) as con:
+            rel = con.sql(args.query)
+            if rel is None:
+                raise _UserError("the statement returned no rows (only queries are allowed: the warehouse is read-only)")
+            columns = rel.columns
+            rows = rel.limit(args.limit).fetchall()
+    except duckdb.Error as exc:
+        raise _UserError(f"query failed: {str(exc).splitlines()[0]}") from None
+    if args.json:
+        _print_json([dict(zip(columns, r)) for r in rows])
+        return 0
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    _console().print(table)
+    if len(rows) == args.limit:
+        _console().print(f"(first {args.limit} rows; --limit N for more)")
+    return 0
+
+
+def _prepare_demo_home(home: Home) -> None:
+    root = home.root
+    if root.exists() and any(root.iterdir()) and not (root / DEMO_MARKER).exists():
+        raise _UserError(f"{root} already holds data that the demo did not create; "
+                         "choose an empty directory with --home (the demo starts from scratch each time)")
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / DEMO_MARKER).write_text("made by `creditwh demo`; the next demo run empties this directory\n")
+    home.ensure()
+
+
+def run_pipeline_in_airflow(home: Home, as_of: date, quiet: bool) -> dict:
+    """dag.test() in a child process (Airflow reads its config at import); its log goes to a file."""
+    home.airflow_home.mkdir(parents=True, exist_ok=True)
+    log_path = home.airflow_home / "dag_test.log"
+    result_path = home.airflow_home / "dag_test_result.json"
+    cmd = [sys.executable, "-m", "creditwh.airflow_runner", "--home", str(home.root), "--as-of", as_of.isoformat(),
+           "--result", str(result_path)]
+    with log_path.open("w", encoding="utf-8") as log:
+        if quiet:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        else:
+            with _console(stderr=True).status("Running the pipeline DAG in Airflow (dag.test)…"):
+                proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    outcome = json.loads(result_path.read_text(encoding="utf-8")) if result_path.exists() else {
+        "state": "crashed", "returncode": proc.returncode}
+    outcome["log"] = str(log_path)
+    return outcome
+
+
+def cmd_demo(args, home: Home) -> int:
+    from creditwh.summary import pipeline_summary, render
+    from synthetic import generate
+
+    _prepare_demo_home(home)
+    quiet = args.json or not sys.stderr.isatty()
+    status = _console(stderr=True)
+    if not args.json:
+        status.print(f"Generating the synthetic {args.scale} city (seed {args.seed}) into {home.inbox} …")
+    generate(args.scale, args.seed, home.inbox)
+    outcome = run_pipeline_in_airflow(home, args.as_of, quiet)
+    summary = pipeline_summary(home)
+    summary["scale"], summary["as_of"] = args.scale, args.as_of.isoformat()
+    summary["airflow"] = {"dag_id": "credit_pipeline", "state": outcome.get("state"), "tasks": outcome.get("tasks"),
+                          "log": outcome["log"]}
+    if args.json:
+        _print_json(summary)
+    else:
+        render(summary, _console())
+        _console().print(f"Airflow run: {outcome.get('state')} (log: {outcome['log']})")
+    if outcome.get("state") != "success":
+        failed = [s for s, r in summary["stages"].items() if r["status"] == "failed"]
+        reason = "; ".join(f"{s}: {summary['stages'][s]['error']}" for s in failed) or "see the log"
+        print(f"error: the pipeline run failed ({reason}). Airflow log: {outcome['log']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench(args, home: Home) -> int:
+    from creditwh.bench import run_benchmark
+
+    run_benchmark(scale=args.scale, home=home, seed=args.seed)
+    return 0
+
+
+# ---------------------------------------------------------------- parser and entry point
+
+class _UserError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", help="installation directory (default: $CREDITWH_HOME or ./.creditwh)")
+    parser = argparse.ArgumentParser(
+        prog="creditwh", description="The city credit warehouse: feeds -> warehouse -> credit index -> gate -> export.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_text):
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("feeds", cmd_feeds, "List the feed contracts.")
+    p.add_argument("--json", action="store_true")
+    p = add("generate", cmd_generate, "Write the synthetic city's department feeds (deterministic).")
+    p.add_argument("--scale", choices=SCALES, default="tiny")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", help="output directory (default: the home's inbox)")
+    p.add_argument("--json", action="store_true")
+    p = add("ingest", cmd_ingest, "Ingest waiting inbox files, or FILEs against the contract --feed ID.")
+    p.add_argument("--feed", help="contract id the FILEs follow (see `creditwh feeds`)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    for name, func, text in (("build", cmd_build, "Build the warehouse with dbt (the single writer)."),
+                             ("validate", cmd_validate, "Run the quality gate on the penalties (Great Expectations)."),
+                             ("publish", cmd_publish, "Export publishable penalties for the national system.")):
+        p = add(name, func, text)
+        p.add_argument("--as-of", type=_iso_date, default=date.today(), help="YYYY-MM-DD (default: today)")
+        p.add_argument("--json", action="store_true")
+    sub.choices["validate"].add_argument("--run-id")
+    sub.choices["publish"].add_argument("--dry-run", action="store_true", help="count and validate, write nothing")
+    p = add("sql", cmd_sql, "Run a read-only SQL query on the warehouse and print a table.")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p = add("demo", cmd_demo, "Generate the synthetic city and run the whole pipeline through Airflow.")
+    p.add_argument("--scale", choices=("tiny", "city"), default=DEFAULT_DEMO_SCALE)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--as-of", type=_iso_date, default=date.today(), help="YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p = add("bench", cmd_bench, "Benchmark the pipeline stages and write docs/benchmarks.md.")
+    p.add_argument("--scale", choices=SCALES, default="city")
+    p.add_argument("--seed", type=int, default=42)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    home = Home.from_env(args.home)
+    from creditwh.errors import CreditwhError
+
+    user_errors: tuple[type[BaseException], ...] = (CreditwhError, _UserError)
+    try:
+        from ingestion.contracts import ContractError
+
+        user_errors += (ContractError,)
+        return args.func(args, home)
+    except user_errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        if type(exc).__name__ in {"WarehouseBuildError", "PublicationBlocked", "GateError", "UnreadableFile"}:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        log_dir = home.root / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = log_dir / f"error-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"internal error: {type(exc).__name__}: {exc} (details: {log})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
