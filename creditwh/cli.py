@@ -77,11 +77,23 @@ def cmd_ingest(args, home: Home) -> int:
     from creditwh import stages
 
     if args.files and not args.feed:
-        raise SystemExit("creditwh ingest: error: files given without --feed ID (which contract do they follow?)")
+        raise _UsageError("files given without --feed ID (which contract do they follow?)")
     for f in args.files:
         if not Path(f).is_file():
-            raise SystemExit(f"creditwh ingest: error: no such file: {f}")
-    report = stages.ingest(home, feed=args.feed, files=[Path(f) for f in args.files] if args.feed else None)
+            raise _UsageError(f"no such file: {f}")
+    files = [Path(f) for f in args.files] if args.feed else None
+    if sys.stderr.isatty() and not os.environ.get("CI"):  # a bar for people; plain logs for CI and Airflow
+        from rich.progress import Progress
+
+        with Progress(console=_console(stderr=True), transient=True) as progress:
+            bar = progress.add_task("ingesting", total=None)
+
+            def on_file(done, total, path):
+                progress.update(bar, completed=done, total=total, description=f"ingesting {path.name}")
+
+            report = stages.ingest(home, feed=args.feed, files=files, on_file=on_file)
+    else:
+        report = stages.ingest(home, feed=args.feed, files=files)
     rejected = [f for f in report["files"] if f["status"] == "rejected"]
     if args.json:
         _print_json([{k: f[k] for k in ("file", "feed", "rows_in", "loaded", "quarantined", "status", "error")}
@@ -143,11 +155,11 @@ def cmd_publish(args, home: Home) -> int:
 
 
 def cmd_sql(args, home: Home) -> int:
-    from creditwh.warehouse import open_read_only
-
     if not home.warehouse.exists():
         raise _UserError(f"no warehouse at {home.warehouse}: run `creditwh build` (or `creditwh demo`) first")
     import duckdb
+
+    from creditwh.warehouse import open_read_only
 
     try:
         with open_read_only(home.warehouse) as con:
@@ -243,7 +255,11 @@ def cmd_bench(args, home: Home) -> int:
 # ---------------------------------------------------------------- parser and entry point
 
 class _UserError(Exception):
-    pass
+    """A stage could not do what was asked (exit 1)."""
+
+
+class _UsageError(Exception):
+    """The arguments make no sense together (exit 2, like argparse's own errors)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
 
         user_errors += (ContractError,)
         return args.func(args, home)
+    except _UsageError as exc:
+        print(f"creditwh {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -40,7 +40,7 @@ def recorded(stage):
 
 
 @recorded
-def ingest(home: Home, feed: str | None = None, files: list[Path] | None = None) -> dict:
+def ingest(home: Home, feed: str | None = None, files: list[Path] | None = None, on_file=None) -> dict:
     from ingestion.contracts import load_contracts
     from ingestion.run import ingest as run_ingest
 
@@ -51,7 +51,7 @@ def ingest(home: Home, feed: str | None = None, files: list[Path] | None = None)
             from creditwh.errors import CreditwhError
             raise CreditwhError(f"unknown feed {feed!r}; known feeds: {', '.join(contracts)}")
         selected = [(contracts[feed], Path(f)) for f in (files or [])]
-    report = run_ingest(home, files=selected, contracts=contracts)
+    report = run_ingest(home, files=selected, contracts=contracts, on_file=on_file)
     return report.to_json()
 
 

@@ -113,8 +113,11 @@ def waiting_files(home: Home, contracts: dict[str, Contract]) -> list[tuple[Cont
 
 
 def ingest(home: Home, files: list[tuple[Contract, Path]] | None = None, run_id: str | None = None,
-           contracts: dict[str, Contract] | None = None) -> RunReport:
-    """Ingest the given files (default: everything waiting in the inbox) as one run, and record its accounting."""
+           contracts: dict[str, Contract] | None = None, on_file=None) -> RunReport:
+    """Ingest the given files (default: everything waiting in the inbox) as one run, and record its accounting.
+
+    `on_file(done, total, path)` is called before each file (the CLI draws a progress bar with it).
+    """
     home.ensure()
     contracts = contracts or load_contracts()
     run_id = run_id or new_run_id()
@@ -123,7 +126,9 @@ def ingest(home: Home, files: list[tuple[Contract, Path]] | None = None, run_id:
     todo = files if files is not None else waiting_files(home, contracts)
     parts: dict[str, int] = {}
     results = []
-    for contract, path in todo:
+    for done, (contract, path) in enumerate(todo):
+        if on_file:
+            on_file(done, len(todo), path)
         part = parts[contract.id] = parts.get(contract.id, -1) + 1
         results.append(ingest_file(home, contract, path, run_id, part, register))
     ensure_schema_files(home.landing, contracts)
