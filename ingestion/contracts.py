@@ -29,6 +29,7 @@ class Column:
     type: str
     required: bool = False
     codes: dict[str, str] | None = None
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def load_contract(path: Path) -> Contract:
         Column(
             source=c["source"], name=c["name"], type=c["type"], required=c.get("required", False),
             codes={str(k): v for k, v in c["codes"].items()} if c.get("codes") else None,
+            aliases=tuple(c.get("aliases", [])),
         )
         for c in raw["columns"]
     )
@@ -95,8 +97,9 @@ def load_contract(path: Path) -> Contract:
     for listed in (*raw["key"], *raw.get("identifier_required_one_of", [])):
         if listed not in names:
             raise ContractError(f"{path}: {listed!r} is used as key/identifier but is not a column")
-    if len(set(names)) != len(names) or len({c.source for c in columns}) != len(columns):
-        raise ContractError(f"{path}: column names and sources must be unique")
+    headers = [h for c in columns for h in (c.source, *c.aliases)]
+    if len(set(names)) != len(names) or len(set(headers)) != len(headers):
+        raise ContractError(f"{path}: column names, sources and aliases must be unique")
     for c in columns:
         if (c.type == "code") != bool(c.codes):
             raise ContractError(f"{path}: column {c.name!r}: a 'code' column needs 'codes', and only it")

@@ -33,6 +33,9 @@ class FileResult:
     status: str = "loaded"  # loaded | duplicate | rejected
     error: str | None = None
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    encoding: str | None = None
+    schema_drift: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,10 +85,14 @@ def ingest_file(home: Home, contract: Contract, path: Path, run_id: str, part: i
         result.error = f"{path.name}: already ingested in run {earlier['run_id']} as {earlier['file']}"
         return result
     try:
-        raw = read_raw(contract, path)
+        raw_file = read_raw(contract, path)
     except UnreadableFile as exc:
         result.status, result.error = "rejected", str(exc)
         return result
+    raw = raw_file.frame
+    result.encoding, result.schema_drift, result.warnings = raw_file.encoding, raw_file.drift, raw_file.warnings
+    if raw_file.drift:
+        result.warnings.append(f"{path.name}: columns differ from contract {contract.id}: {raw_file.drift}")
     result.rows_in = raw.height
     conformed = conform(contract, raw, path.name)
     stamp = lineage(contract.id, run_id, path.name, result.sha256, datetime.now(timezone.utc))

@@ -95,17 +95,61 @@ def test_same_file_twice_loads_once_and_accounting_is_recorded(home):
                                       "quarantined": 0, "rejected_files": 0, "duplicate_files": 0}
 
 
-def test_wrong_encoding_and_empty_files_are_rejected_whole_and_the_run_goes_on(home):
+def test_wrong_encoding_is_detected_and_unreadable_files_are_rejected_whole(home):
     folder = home.inbox / "samr_penalties"
-    write_csv(folder / "a_utf8.csv", [penalty_row()], "utf-8")  # contract says GBK
+    write_csv(folder / "a_utf8.csv", [penalty_row()], "utf-8")  # the contract says GBK
     (folder / "b_empty.csv").write_bytes(b"")
-    write_csv(folder / "c_good.csv", [penalty_row(CF_WSH="X-1")], "gbk")
+    (folder / "c_binary.csv").write_bytes(b"CF_XDR_MC\n\xff\xfe\x00\x81")
+    write_csv(folder / "d_good.csv", [penalty_row(CF_WSH="X-1")], "gbk")
     report = ingest(home)
-    status = {f.file: (f.status, f.error) for f in report.files}
-    assert status["a_utf8.csv"][0] == "rejected" and "not valid gbk" in status["a_utf8.csv"][1]
-    assert "line 2" in status["a_utf8.csv"][1]
-    assert status["b_empty.csv"] == ("rejected", "b_empty.csv: the file is empty")
-    assert status["c_good.csv"][0] == "loaded"
+    by_file = {f.file: f for f in report.files}
+    assert by_file["a_utf8.csv"].status == "loaded" and by_file["a_utf8.csv"].encoding == "utf-8"
+    assert "declared gbk but the file is utf-8" in by_file["a_utf8.csv"].warnings[0]
+    assert (by_file["b_empty.csv"].status, by_file["b_empty.csv"].error) == ("rejected", "b_empty.csv: the file is empty")
+    assert by_file["c_binary.csv"].status == "rejected"
+    assert "c_binary.csv: not valid gbk" in by_file["c_binary.csv"].error and "line 2" in by_file["c_binary.csv"].error
+    assert by_file["d_good.csv"].status == "loaded" and by_file["d_good.csv"].loaded == 1
+
+
+def test_chinese_headers_and_legacy_codes_map_to_the_same_record_and_drift_is_reported(home):
+    contract = load_contracts()["samr_penalties"]
+    chinese = {c.source: c.aliases[0] for c in contract.columns}
+    chinese["CF_NR_FK"] = "罚款金额（万元）"  # full-width parentheses, as typed in Excel
+    row = penalty_row()
+    header = [chinese[h] for h in PENALTY_HEADER] + ["备注"]
+    path = home.inbox / "samr_penalties" / "chinese.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\n".join([",".join(header), ",".join([row[h] for h in PENALTY_HEADER] + ["无"])]) + "\n")
+                     .encode("gbk"))
+    (result,) = ingest(home).files
+    assert result.loaded == 1 and result.schema_drift["unexpected"] == ["备注"]
+    assert result.schema_drift["renamed"]["处罚决定日期"] == "CF_JDRQ"
+    record = landed(home, "samr_penalties").to_dicts()[0]
+    assert record["decision_no"] == "泰市监处罚〔2024〕1号" and record["fine_amount_wan"] == 1.5
+
+
+def test_optional_columns_may_be_absent(home):
+    keep = [h for h in PENALTY_HEADER if h not in ("CF_SY", "CF_YJ", "CF_SJLY", "CF_SJLYDM")]
+    path = home.inbox / "samr_penalties" / "slim.csv"
+    path.parent.mkdir(parents=True)
+    row = penalty_row()
+    path.write_bytes(("\n".join([",".join(keep), ",".join(row[h] for h in keep)]) + "\n").encode("gbk"))
+    (result,) = ingest(home).files
+    assert result.loaded == 1 and result.schema_drift == {"missing_optional": ["CF_SY", "CF_YJ", "CF_SJLY", "CF_SJLYDM"]}
+
+
+def test_hostile_workbooks_are_refused(home):
+    folder = home.inbox / "samr_licences"
+    folder.mkdir(parents=True)
+    (folder / "not_a_workbook.xlsx").write_text("<html>login expired</html>", encoding="utf-8")
+    import zipfile
+    with zipfile.ZipFile(folder / "bomb.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"0" * (50 * 1024 * 1024))
+    report = ingest(home)
+    errors = {f.file: f.error for f in report.files}
+    assert all(f.status == "rejected" for f in report.files)
+    assert "not an XLSX workbook" in errors["not_a_workbook.xlsx"]
+    assert "decompression bomb" in errors["bomb.xlsx"]
 
 
 def test_missing_column_rejects_the_file_naming_the_column(home):
