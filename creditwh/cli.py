@@ -115,6 +115,26 @@ def cmd_ingest(args, home: Home) -> int:
     return 1 if rejected else 0
 
 
+def cmd_pull(args, home: Home) -> int:
+    from ingestion.contracts import load_contracts
+    from ingestion.http_pull import pull_pages
+
+    contracts = load_contracts()
+    contract = contracts.get(args.feed)
+    if contract is None or not contract.pull:
+        pullable = ", ".join(c.id for c in contracts.values() if c.pull)
+        raise _UsageError(f"{args.feed!r} is not a feed served by an API (those are: {pullable})")
+    url = args.url or os.environ.get(contract.pull["url_env"])
+    if not url:
+        raise _UserError(f"no URL for {args.feed}: set {contract.pull['url_env']} or pass --url")
+    prefix = f"{date.today():%Y%m%d}-"
+    result = pull_pages(url, home.inbox / contract.id, prefix=prefix,
+                        page_size=contract.pull.get("page_size", 500), records_path=contract.records_path)
+    _console().print(f"{args.feed}: {result.pages_fetched} pages fetched ({result.records:,} records), "
+                     f"{result.pages_skipped} already there, {result.retries} retries -> {home.inbox / contract.id}")
+    return 0
+
+
 def cmd_build(args, home: Home) -> int:
     from creditwh import stages
 
@@ -285,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", help="contract id the FILEs follow (see `creditwh feeds`)")
     p.add_argument("files", nargs="*", metavar="FILE")
     p.add_argument("--json", action="store_true")
+    p = add("pull", cmd_pull, "Pull a feed served by an HTTP API into the inbox (retries, resumes).")
+    p.add_argument("--feed", required=True)
+    p.add_argument("--url", help="API address (default: the environment variable the contract names)")
     for name, func, text in (("build", cmd_build, "Build the warehouse with dbt (the single writer)."),
                              ("validate", cmd_validate, "Run the quality gate on the penalties (Great Expectations)."),
                              ("publish", cmd_publish, "Export publishable penalties for the national system.")):
@@ -314,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Home.from_env(args.home)
     from creditwh.errors import CreditwhError
 
-    user_errors: tuple[type[BaseException], ...] = (CreditwhError, _UserError)
+    user_errors: tuple[type[BaseException], ...] = (CreditwhError, _UserError)  # incl. PullFailed
     try:
         from ingestion.contracts import ContractError
 

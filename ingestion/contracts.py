@@ -52,6 +52,7 @@ class Contract:
     records_path: str = "data"
     identifier_required_one_of: tuple[str, ...] = ()
     assertions: dict = field(default_factory=dict)
+    pull: dict | None = None
 
     @property
     def canonical_names(self) -> list[str]:
@@ -112,6 +113,7 @@ def load_contract(path: Path) -> Contract:
         records_path=raw.get("records_path", "data"),
         identifier_required_one_of=tuple(raw.get("identifier_required_one_of", [])),
         assertions=raw.get("assertions", {}),
+        pull=raw.get("pull"),
     )
 
 

@@ -115,7 +115,7 @@ def waiting_files(home: Home, contracts: dict[str, Contract]) -> list[tuple[Cont
         folder = home.inbox / feed_id
         if folder.is_dir():
             found += [(contract, p) for p in sorted(folder.iterdir())
-                      if p.is_file() and fnmatch(p.name, contract.file_pattern)]
+                      if p.is_file() and not p.is_symlink() and not p.name.startswith(".") and fnmatch(p.name, contract.file_pattern)]
     return found
 
 
