@@ -50,7 +50,14 @@ class Home:
 
     @property
     def warehouse(self) -> Path:
+        """The published warehouse: a read-only copy of the last successful build. Analysts, the gate and
+        publication read this file, so they never wait for (or block) the writer."""
         return self.warehouse_dir / "warehouse.duckdb"
+
+    @property
+    def warehouse_build(self) -> Path:
+        """The single writer's file: only `dbt build` opens it read-write."""
+        return self.warehouse_dir / "build" / "warehouse.duckdb"
 
     @property
     def quality(self) -> Path:  # gate results and GE Data Docs

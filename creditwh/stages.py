@@ -59,8 +59,25 @@ def ingest(home: Home, feed: str | None = None, files: list[Path] | None = None,
 def build(home: Home, as_of: date) -> dict:
     from creditwh.warehouse import build as dbt_build
 
-    result = dbt_build(home.landing, home.warehouse, as_of=as_of)
+    result = dbt_build(home.landing, home.warehouse_build, as_of=as_of)
+    publish_warehouse(home.warehouse_build, home.warehouse)
     return result.to_json()
+
+
+def publish_warehouse(built: Path, published: Path) -> None:
+    """Swap the fresh build in for readers: copy beside the published file, then rename over it atomically.
+
+    A reader that already has the old file open keeps reading it (POSIX keeps the old inode alive); the next
+    reader opens the new one. A failed build never gets here, so readers keep the last good warehouse.
+    """
+    import os
+    import shutil
+
+    tmp = published.with_name(f".{published.name}.tmp")
+    shutil.copyfile(built, tmp)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, published)
 
 
 @recorded
