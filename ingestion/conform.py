@@ -31,6 +31,7 @@ def landed_schema(contract: Contract) -> dict[str, pl.DataType]:
     """The typed columns of a landed row, before lineage columns are added."""
     schema = {c.name: POLARS_TYPE[c.type] for c in contract.columns}
     if contract.has_uscc:
+        schema.setdefault("registration_no", pl.String)  # where a legacy number found in the USCC field goes
         schema["uscc_check_ok"] = pl.Boolean
     schema[ISSUES] = pl.String
     schema[SOURCE_ROW] = pl.Int64
@@ -60,14 +61,14 @@ def conform(contract: Contract, raw: pl.DataFrame, file_name: str) -> Conformed:
     moved_regno = pl.lit(False)
     if contract.has_uscc:
         typed = typed.with_columns(n.is_registration_no(pl.col("uscc")).fill_null(False).alias("_moved_regno"))
+        if "registration_no" not in names:
+            typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias("registration_no"))
         moved_regno = pl.col("_moved_regno")
-        fixes = [pl.when(moved_regno).then(None).otherwise(pl.col("uscc")).alias("uscc")]
-        if "registration_no" in names:
-            fixes.append(
-                pl.when(moved_regno & pl.col("registration_no").is_null()).then(pl.col("uscc"))
-                .otherwise(pl.col("registration_no")).alias("registration_no")
-            )
-        typed = typed.with_columns(fixes)
+        typed = typed.with_columns(
+            pl.when(moved_regno).then(None).otherwise(pl.col("uscc")).alias("uscc"),
+            pl.when(moved_regno & pl.col("registration_no").is_null()).then(pl.col("uscc"))
+            .otherwise(pl.col("registration_no")).alias("registration_no"),
+        )
 
     problems: list[tuple[pl.Expr, str, str, pl.Expr]] = []  # (condition, reason, field, detail)
     for c in contract.columns:
@@ -87,10 +88,13 @@ def conform(contract: Contract, raw: pl.DataFrame, file_name: str) -> Conformed:
             allowed = ", ".join(sorted(c.codes))
             problems.append((unreadable, "unknown_code", c.name,
                              pl.format("'{}' is not in the code list ({})", raw_col, pl.lit(allowed))))
-    if contract.identifier_required_one_of:
-        none = pl.all_horizontal([pl.col(f).is_null() for f in contract.identifier_required_one_of])
-        problems.append((none, "missing_identifier", "/".join(contract.identifier_required_one_of),
-                         pl.lit("no usable identifier (" + " or ".join(contract.identifier_required_one_of) + ")")))
+    identifiers = list(contract.identifier_required_one_of)
+    if identifiers and contract.has_uscc and "registration_no" not in identifiers:
+        identifiers.append("registration_no")  # a legacy number moved out of the USCC field still identifies
+    if identifiers:
+        none = pl.all_horizontal([pl.col(f).is_null() for f in identifiers])
+        problems.append((none, "missing_identifier", "/".join(identifiers),
+                         pl.lit("no usable identifier (" + " or ".join(identifiers) + ")")))
 
     def first_problem(part: int) -> pl.Expr:
         return pl.coalesce([
@@ -103,8 +107,9 @@ def conform(contract: Contract, raw: pl.DataFrame, file_name: str) -> Conformed:
     )
 
     # Within one file, a second row with the same key is a duplicate, whether an exact copy or a conflicting one.
-    valid = pl.col(REASON).is_null()
     key_cols = list(contract.key)
+    # A key with an empty part (e.g. a USCC moved out as a registration number) identifies nothing yet.
+    valid = pl.col(REASON).is_null() & pl.all_horizontal([pl.col(k).is_not_null() for k in key_cols])
     first_row_of_key = pl.col(SOURCE_ROW).min().over(key_cols)
     is_dup = valid & pl.struct(key_cols).is_duplicated() & (pl.col(SOURCE_ROW) != first_row_of_key)
     typed = typed.with_columns(
