@@ -75,6 +75,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def contract_assertion_warnings(contract: Contract, file_name: str, rows: int) -> list[str]:
+    """A file far smaller or larger than the department usually sends is loaded, but someone should look."""
+    low, high = contract.assertions.get("min_rows"), contract.assertions.get("max_rows")
+    if low is not None and rows < low:
+        return [f"{file_name}: {rows} rows, fewer than the {low} that contract {contract.id} expects"]
+    if high is not None and rows > high:
+        return [f"{file_name}: {rows} rows, more than the {high} that contract {contract.id} expects"]
+    return []
+
+
 def ingest_file(home: Home, contract: Contract, path: Path, run_id: str, part: int,
                 register: FileRegister) -> FileResult:
     result = FileResult(file=path.name, feed=contract.id)
@@ -94,6 +104,7 @@ def ingest_file(home: Home, contract: Contract, path: Path, run_id: str, part: i
     if raw_file.drift:
         result.warnings.append(f"{path.name}: columns differ from contract {contract.id}: {raw_file.drift}")
     result.rows_in = raw.height
+    result.warnings += contract_assertion_warnings(contract, path.name, raw.height)
     conformed = conform(contract, raw, path.name)
     stamp = lineage(contract.id, run_id, path.name, result.sha256, datetime.now(timezone.utc))
     if conformed.loaded.height or not conformed.quarantined.height:

@@ -83,6 +83,13 @@ def test_gbk_penalties_are_normalised_and_bad_rows_quarantined(home):
     assert "same key as row 1" in msg[9]
 
 
+def test_a_file_smaller_than_the_contract_expects_is_loaded_with_a_warning(home):
+    write_csv(home.inbox / "samr_penalties" / "small.csv", [penalty_row()], "gbk")  # contract: min_rows 10
+    (result,) = ingest(home).files
+    assert result.status == "loaded" and result.warnings == [
+        "small.csv: 1 rows, fewer than the 10 that contract samr_penalties expects"]
+
+
 def test_same_file_twice_loads_once_and_accounting_is_recorded(home):
     write_csv(home.inbox / "samr_penalties" / "a.csv", [penalty_row()], "gbk")
     first = ingest(home)
