@@ -96,8 +96,8 @@ def cmd_ingest(args, home: Home) -> int:
         report = stages.ingest(home, feed=args.feed, files=files)
     rejected = [f for f in report["files"] if f["status"] == "rejected"]
     if args.json:
-        _print_json([{k: f[k] for k in ("file", "feed", "rows_in", "loaded", "quarantined", "status", "error")}
-                     for f in report["files"]])
+        _print_json([{k: f[k] for k in ("file", "feed", "rows_in", "loaded", "quarantined", "status", "error",
+                                        "warnings")} for f in report["files"]])
     else:
         from rich.table import Table
 
@@ -110,6 +110,9 @@ def cmd_ingest(args, home: Home) -> int:
         _console().print(table)
         if not report["files"]:
             _console().print(f"Nothing waiting in {home.inbox}.")
+    for f in report["files"]:
+        for warning in f["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
     for f in rejected:
         print(f"rejected: {f['error']}", file=sys.stderr)
     return 1 if rejected else 0

@@ -41,7 +41,7 @@ def test_rejected_file_exits_non_zero_with_the_reason_on_stderr(capsys, tmp_path
                          "--json")
     (result,) = json.loads(out)
     assert code == 1 and result["status"] == "rejected" and result["rows_in"] == 0
-    assert set(result) == {"file", "feed", "rows_in", "loaded", "quarantined", "status", "error"}
+    assert set(result) == {"file", "feed", "rows_in", "loaded", "quarantined", "status", "error", "warnings"}
     assert "penalties.csv" in err and "gbk" in err
 
 
