@@ -65,7 +65,7 @@ class Home:
 
     @property
     def data_docs(self) -> Path:
-        return self.quality / "data_docs"
+        return self.quality / "gx" / "uncommitted" / "data_docs" / "local_site"  # where GE builds them
 
     @property
     def exports(self) -> Path:  # publication batches: exports/<batch_id>/ + LATEST
