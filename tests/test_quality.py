@@ -4,40 +4,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import duckdb
 import polars as pl
 import pytest
+from fixtures.penalties import make_warehouse, penalty
 
 from quality import validate_penalties
 from quality.rules import load_rules
 
-GOOD_USCC = "91350100M000100Y43"
 AS_OF = date(2026, 11, 25)
-
-
-def penalty(pid: str, **over) -> dict:
-    row = {
-        "penalty_id": pid, "subject_name": "泰安市示例贸易有限公司", "subject_category": "legal_person",
-        "uscc": GOOD_USCC, "registration_no": None, "legal_rep_name": "张三", "decision_no": f"泰市监处罚〔2026〕{pid}号",
-        "violation_type": "虚假宣传", "violation_facts": None, "legal_basis": None, "penalty_categories": "罚款",
-        "penalty_content": None, "fine_amount_wan": 1.5, "confiscated_amount_wan": None,
-        "decision_date": date(2026, 3, 1), "valid_until": None, "authority_name": "泰安市市场监督管理局",
-        "authority_uscc": "11370900MB2857231K", "source_unit_name": None, "source_unit_uscc": None,
-        "entity_uscc": GOOD_USCC, "entity_known": True, "uscc_check_ok": True, "severity": "moderate",
-        "publicity_rule_id": "samr_order_107", "publicity_start": date(2026, 3, 1), "publicity_end": date(2027, 3, 1),
-        "is_published_type": True, "_feed": "samr_penalties", "_run_id": "r1", "_file_name": "p.csv",
-        "_file_sha256": "ab" * 32, "_source_row": int(pid.lstrip("p") or 0),
-    }
-    row.update(over)
-    return row
-
-
-def make_warehouse(path, rows):
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    with duckdb.connect(str(path)) as con:
-        con.register("rows", frame.to_arrow())
-        con.execute("create table fct_penalty as select * from rows")
-    return path
 
 
 @pytest.fixture()
