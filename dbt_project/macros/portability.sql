@@ -1,0 +1,78 @@
+{#-
+  Engine-specific SQL lives only here, behind adapter.dispatch (docs/warehouse.md, "Portability").
+  Each macro has a DuckDB and a Spark implementation; models call the macro, never the engine function.
+-#}
+
+{# A date plus a whole number of months, as a DATE (month ends clamp: 2025-01-31 + 1 month = 2025-02-28). #}
+{% macro add_months(date_expr, months_expr) -%}
+  {{ return(adapter.dispatch('add_months', 'credit_warehouse')(date_expr, months_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__add_months(date_expr, months_expr) -%}
+  cast(({{ date_expr }}) + to_months(cast({{ months_expr }} as integer)) as date)
+{%- endmacro %}
+
+{% macro spark__add_months(date_expr, months_expr) -%}
+  add_months({{ date_expr }}, cast({{ months_expr }} as int))
+{%- endmacro %}
+
+{% macro default__add_months(date_expr, months_expr) -%}
+  cast({{ dbt.dateadd('month', months_expr, date_expr) }} as date)
+{%- endmacro %}
+
+
+{# A date plus a whole number of days, as a DATE. #}
+{% macro add_days(date_expr, days_expr) -%}
+  {{ return(adapter.dispatch('add_days', 'credit_warehouse')(date_expr, days_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__add_days(date_expr, days_expr) -%}
+  cast(({{ date_expr }}) + cast({{ days_expr }} as integer) as date)
+{%- endmacro %}
+
+{% macro spark__add_days(date_expr, days_expr) -%}
+  date_add({{ date_expr }}, cast({{ days_expr }} as int))
+{%- endmacro %}
+
+{% macro default__add_days(date_expr, days_expr) -%}
+  cast({{ dbt.dateadd('day', days_expr, date_expr) }} as date)
+{%- endmacro %}
+
+
+{#- One output row per element of a string split on a regular expression: use it in a select list
+    (`select t.*, {{ split_to_rows('t.col', '[;；]') }} as part from t`). -#}
+{% macro split_to_rows(string_expr, pattern) -%}
+  {{ return(adapter.dispatch('split_to_rows', 'credit_warehouse')(string_expr, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__split_to_rows(string_expr, pattern) -%}
+  unnest(string_split_regex({{ string_expr }}, '{{ pattern }}'))
+{%- endmacro %}
+
+{% macro spark__split_to_rows(string_expr, pattern) -%}
+  explode(split({{ string_expr }}, '{{ pattern }}'))
+{%- endmacro %}
+
+
+{# A stable identifier: md5 of the parts joined with '|' (NULL parts count as ''). Same text on both engines. #}
+{% macro stable_id(parts) -%}
+  md5(
+    {%- for part in parts %}
+    coalesce(cast({{ part }} as {{ dbt.type_string() }}), ''){% if not loop.last %} || '|' ||{% endif %}
+    {%- endfor %}
+  )
+{%- endmacro %}
+
+
+{# NULL-safe equality (NULL = NULL is true): joins on an optional class such as severity. #}
+{% macro null_safe_equal(left, right) -%}
+  {{ return(adapter.dispatch('null_safe_equal', 'credit_warehouse')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__null_safe_equal(left, right) -%}
+  ({{ left }} is not distinct from {{ right }})
+{%- endmacro %}
+
+{% macro spark__null_safe_equal(left, right) -%}
+  ({{ left }} <=> {{ right }})
+{%- endmacro %}

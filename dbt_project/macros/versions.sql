@@ -1,0 +1,67 @@
+{#-
+  Latest version of each natural key across ingestion runs (landing is append-only: a record sent again in a
+  later run is a new version). Keeps the row with the greatest _run_id (sortable by time), then _source_row.
+  key_exprs: the contract's key columns (SQL expressions).
+-#}
+{% macro latest_version(relation, key_exprs) -%}
+  select *
+  from {{ relation }}
+  qualify row_number() over (
+      partition by {{ key_exprs | join(', ') }}
+      order by _run_id desc, _source_row desc
+  ) = 1
+{%- endmacro %}
+
+
+{#-
+  The body of an int_<entity>__resolved model: the latest version of each record plus identity resolution.
+    entity_uscc        = the record's USCC when its check digit holds (uscc_check_ok),
+                         else the registry's USCC found through the record's registration_no,
+                         else NULL;
+    entity_resolved_by = 'uscc' | 'registration_no' | NULL;
+    entity_known       = entity_uscc is an entity of the registry (dim_entity).
+-#}
+{% macro resolved_latest(staging_model, key_exprs, has_registration_no=false) -%}
+with
+
+latest as (
+    {{ latest_version(ref(staging_model), key_exprs) | indent(4) }}
+),
+
+registration_numbers as (
+    select registration_no, uscc from {{ ref('int_registry__registration_numbers') }}
+),
+
+registered as (
+    select uscc from {{ ref('int_registry__entities') }}
+),
+
+resolved as (
+    select
+        latest.*,
+        case
+            when latest.uscc_check_ok then latest.uscc
+            {%- if has_registration_no %}
+            else registration_numbers.uscc
+            {%- endif %}
+        end as entity_uscc,
+        case
+            when latest.uscc_check_ok then 'uscc'
+            {%- if has_registration_no %}
+            when registration_numbers.uscc is not null then 'registration_no'
+            {%- endif %}
+        end as entity_resolved_by
+    from latest
+    {%- if has_registration_no %}
+    left join registration_numbers
+        on registration_numbers.registration_no = latest.registration_no
+    {%- endif %}
+)
+
+select
+    resolved.*,
+    registered.uscc is not null as entity_known
+from resolved
+left join registered
+    on registered.uscc = resolved.entity_uscc
+{%- endmacro %}

@@ -1,0 +1,32 @@
+-- One row per entity of the market-regulation registry (grain: uscc), latest registry version.
+with
+
+entities as (
+    select * from {{ ref('int_registry__entities') }}
+)
+
+select
+    ---------- identifiers
+    uscc,
+    registration_no,
+    uscc_check_ok,
+    ---------- descriptive
+    entity_name,
+    entity_type,
+    legal_rep_name,
+    industry_code,
+    division_code,
+    address,
+    park,
+    registered_capital_wan,
+    established_date,
+    ---------- status
+    status as registration_status,
+    status = 'active' as is_active,
+    ---------- lineage of the registry row
+    _run_id,
+    _file_name,
+    _file_sha256,
+    _source_row,
+    _loaded_at
+from entities

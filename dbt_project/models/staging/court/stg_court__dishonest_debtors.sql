@@ -1,0 +1,37 @@
+-- Dishonest judgment debtors (失信被执行人名单): landed rows of feed court_dishonest_debtors, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('court', 'dishonest_debtors') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        ---------- text
+        cast(subject_name as {{ dbt.type_string() }}) as subject_name,
+        cast(case_no as {{ dbt.type_string() }}) as case_no,
+        cast(court_name as {{ dbt.type_string() }}) as court_name,
+        cast(dishonest_conduct as {{ dbt.type_string() }}) as dishonest_conduct,
+        cast(duty as {{ dbt.type_string() }}) as duty,
+        cast(performance as {{ dbt.type_string() }}) as performance,
+        cast(legal_rep_name as {{ dbt.type_string() }}) as legal_rep_name,
+        ---------- codes
+        cast(listing_status as {{ dbt.type_string() }}) as listing_status,
+        ---------- dates
+        cast(filing_date as date) as filing_date,
+        cast(publish_date as date) as publish_date,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed

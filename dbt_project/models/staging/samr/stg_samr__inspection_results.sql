@@ -1,0 +1,32 @@
+-- Random inspection results (双随机抽查结果): landed rows of feed samr_inspection_results, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('samr', 'inspection_results') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        ---------- text
+        cast(task_id as {{ dbt.type_string() }}) as task_id,
+        cast(entity_name as {{ dbt.type_string() }}) as entity_name,
+        cast(authority_name as {{ dbt.type_string() }}) as authority_name,
+        ---------- codes
+        cast(result as {{ dbt.type_string() }}) as result,
+        ---------- dates
+        cast(inspection_date as date) as inspection_date,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,39 @@
+-- Market entity registry (登记注册信息): landed rows of feed samr_entity_registry, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('samr', 'registry') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
+        ---------- text
+        cast(entity_name as {{ dbt.type_string() }}) as entity_name,
+        cast(legal_rep_name as {{ dbt.type_string() }}) as legal_rep_name,
+        cast(industry_code as {{ dbt.type_string() }}) as industry_code,
+        cast(division_code as {{ dbt.type_string() }}) as division_code,
+        cast(address as {{ dbt.type_string() }}) as address,
+        cast(park as {{ dbt.type_string() }}) as park,
+        ---------- codes
+        cast(entity_type as {{ dbt.type_string() }}) as entity_type,
+        cast(status as {{ dbt.type_string() }}) as status,
+        ---------- amounts
+        cast(registered_capital_wan as double) as registered_capital_wan,
+        ---------- dates
+        cast(established_date as date) as established_date,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,33 @@
+-- Serious illegal and dishonest list events (严重违法失信名单 列入/移出): landed rows of feed samr_serious_dishonest, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('samr', 'serious_dishonest') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        ---------- text
+        cast(entity_name as {{ dbt.type_string() }}) as entity_name,
+        cast(reason as {{ dbt.type_string() }}) as reason,
+        cast(authority_name as {{ dbt.type_string() }}) as authority_name,
+        cast(decision_no as {{ dbt.type_string() }}) as decision_no,
+        ---------- codes
+        cast(action as {{ dbt.type_string() }}) as action,
+        ---------- dates
+        cast(decision_date as date) as decision_date,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed
