@@ -79,12 +79,14 @@ def _normalised(column, raw: pl.Expr) -> list[pl.Expr]:
 
 
 def _normalise_all(contract: Contract, raw: pl.DataFrame) -> pl.DataFrame:
-    """Normalise every column. Dates, amounts, integers and codes repeat a lot, so each distinct raw value is
-    normalised once and joined back (several times faster on a registry than normalising every cell)."""
-    per_row = [e for c in contract.columns if c.type not in _DISTINCT_TYPES for e in _normalised(c, pl.col(c.source))]
+    """Normalise every column. Most columns repeat a lot (dates, amounts, codes, authorities, categories), so a
+    column with few distinct values is normalised once per value and joined back; the others cell by cell."""
+    repetitive = {c.name for c in contract.columns
+                  if c.type in _DISTINCT_TYPES or raw[c.source].n_unique() * 2 < max(raw.height, 1)}
+    per_row = [e for c in contract.columns if c.name not in repetitive for e in _normalised(c, pl.col(c.source))]
     frame = raw.with_columns(per_row)
     for c in contract.columns:
-        if c.type in _DISTINCT_TYPES:
+        if c.name in repetitive:
             lookup = raw.select(pl.col(c.source).unique()).with_columns(_normalised(c, pl.col(c.source)))
             frame = frame.join(lookup, on=c.source, how="left", nulls_equal=True, maintain_order="left")
     return frame

@@ -29,7 +29,7 @@ def is_fullwidth(raw: pl.Expr) -> pl.Expr:
 
 
 def has_invisible(raw: pl.Expr) -> pl.Expr:
-    return raw.str.contains(INVISIBLE) | raw.str.contains(r"^\s|\s$|\u00a0")
+    return raw.str.contains(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0]|^\s|\s$")
 
 
 def code_value(raw: pl.Expr) -> pl.Expr:
