@@ -15,6 +15,7 @@ from ingestion.identifiers import uscc_check_ok_expr
 from ingestion.readers import SOURCE_ROW
 
 REASON, FIELD, MESSAGE, ISSUES = "_reason", "_field", "_message", "_issues"
+MAX_FIELD_CHARS = 10_000  # no 双公示 field comes near this; a longer cell is a broken export or an attack
 POLARS_TYPE = {
     "string": pl.String, "uscc": pl.String, "registration_no": pl.String, "code": pl.String,
     "date": pl.Date, "amount_wan": pl.Float64, "integer": pl.Int64,
@@ -66,6 +67,8 @@ def _notes(column, raw: pl.Expr) -> pl.Expr:
                   pl.when(n.is_no_end_date(raw)).then(pl.lit(f"no_end_date:{column.name}"))]
     if column.type == "amount_wan":
         flags.append(pl.when(n.has_yuan_unit(raw)).then(pl.lit(f"amount_unit_converted:{column.name}")))
+    if column.type == "string":  # kept as text; flagged so no export hands it to a spreadsheet as a formula
+        flags.append(pl.when(raw.str.contains(r"^[=+@]|^-[^0-9]")).then(pl.lit(f"formula_like:{column.name}")))
     return pl.concat_list(flags).list.drop_nulls()
 
 
@@ -112,6 +115,9 @@ def conform(contract: Contract, raw: pl.DataFrame, file_name: str) -> Conformed:
     problems: list[tuple[pl.Expr, str, str, pl.Expr]] = []  # (condition, reason, field, detail)
     for c in contract.columns:
         raw_col, value, raw_present = pl.col(c.source), pl.col(c.name), pl.col(f"__present_{c.name}")
+        problems.append((raw_col.str.len_chars() > MAX_FIELD_CHARS, "field_too_long", c.name,
+                         pl.format("{} characters, over the {} limit", raw_col.str.len_chars(),
+                                   pl.lit(MAX_FIELD_CHARS))))
         if c.required:
             problems.append((~raw_present, "missing_required", c.name, pl.lit("a required value is empty")))
         unreadable = raw_present & value.is_null()

@@ -145,6 +145,15 @@ def test_optional_columns_may_be_absent(home):
     assert result.loaded == 1 and result.schema_drift == {"missing_optional": ["CF_SY", "CF_YJ", "CF_SJLY", "CF_SJLYDM"]}
 
 
+def test_huge_fields_are_quarantined_and_formula_like_text_is_flagged(home):
+    rows = [penalty_row(CF_SY="x" * 20_000), penalty_row(CF_WSH="W-2", CF_SY="=HYPERLINK(\"http://evil\")")]
+    write_csv(home.inbox / "samr_penalties" / "hostile.csv", rows, "gbk")
+    (result,) = ingest(home).files
+    assert (result.loaded, result.quarantine_reasons) == (1, {"field_too_long": 1})
+    row = landed(home, "samr_penalties").to_dicts()[0]
+    assert row["violation_facts"].startswith("=HYPERLINK") and "formula_like:violation_facts" in row["_issues"]
+
+
 def test_hostile_workbooks_are_refused(home):
     folder = home.inbox / "samr_licences"
     folder.mkdir(parents=True)
