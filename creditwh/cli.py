@@ -268,6 +268,32 @@ def cmd_demo(args, home: Home) -> int:
     return 0
 
 
+def airflow_ui_env(home: Home, port: int) -> dict[str, str]:
+    from creditwh.airflow_runner import airflow_env
+
+    venv_bin = str(Path(sys.executable).parent)  # standalone starts its components as `airflow …` from PATH
+    return os.environ.copy() | airflow_env(home) | {
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+        "AIRFLOW__API__HOST": "127.0.0.1",   # the embedded UI is for this machine only
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__PARALLELISM": "4",   # the default 32 workers take ~1.6 GB on a small box
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+
+
+def cmd_airflow_ui(args, home: Home) -> int:
+    """`airflow standalone` on the embedded default: SQLite metadata under the home, the project's DAGs."""
+    home.ensure()
+    home.airflow_home.mkdir(parents=True, exist_ok=True)
+    env = airflow_ui_env(home, args.port)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    print(f"Airflow UI: http://127.0.0.1:{args.port}/  (user admin; password in "
+          f"{home.airflow_home / 'simple_auth_manager_passwords.json.generated'}). Ctrl-C stops it.", file=sys.stderr)
+    # Become `airflow standalone` (same process, same process group): Ctrl-C, or a signal to the group, reaches
+    # the scheduler, api-server, dag-processor and triggerer it starts, so none is left running.
+    os.execve(airflow, [airflow, "standalone"], env)
+
+
 def cmd_bench(args, home: Home) -> int:
     from creditwh.bench import run_benchmark
 
@@ -328,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--as-of", type=_iso_date, default=date.today(), help="YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p = add("airflow-ui", cmd_airflow_ui, "Start the Airflow UI on localhost with the project's DAGs (embedded).")
+    p.add_argument("--port", type=int, default=8080)
     p = add("bench", cmd_bench, "Benchmark the pipeline stages and write docs/benchmarks.md.")
     p.add_argument("--scale", choices=SCALES, default="city")
     p.add_argument("--seed", type=int, default=42)
