@@ -7,7 +7,9 @@ atomically: a crash leaves either no batch or a whole one.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -22,6 +24,7 @@ from creditwh.errors import CreditwhError
 from creditwh.settings import PUBLICATION_SCHEMAS_DIR
 
 RECORD_TYPE = "administrative_penalty"
+RECEIVER_SETTINGS = Path(__file__).with_name("receiver.yaml")
 LINEAGE = ["_feed", "_file_name", "_file_sha256", "_source_row"]
 
 
@@ -60,6 +63,29 @@ def _field_codes() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
                 back.setdefault(canonical, raw)  # the first spelling in the contract is the standard's
             codes_back[c.name] = back
     return {c.name: c.source for c in contract.columns}, codes_back
+
+
+def _receiver() -> dict:
+    import yaml
+
+    return yaml.safe_load(RECEIVER_SETTINGS.read_text(encoding="utf-8"))
+
+
+def csv_bytes(records: list[dict], columns: list[str], encoding: str, formula_prefixes: list[str]) -> bytes:
+    """The records as CSV in the receiver's encoding, text cells that a spreadsheet would execute neutralised."""
+    def cell(value):
+        if value is None:
+            return ""
+        if isinstance(value, str) and value.startswith(tuple(formula_prefixes)):
+            return "'" + value
+        return value
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([cell(record.get(c)) for c in columns])
+    return buffer.getvalue().encode(encoding)
 
 
 def _slash_date(col: str) -> pl.Expr:
@@ -143,12 +169,13 @@ def publish_penalties(warehouse: Path, quality_dir: Path, exports: Path, as_of: 
     candidates, excluded = select_candidates(warehouse, held_ids, as_of)
     records = published_records(candidates)
     validator = jsonschema.Draft202012Validator(_schema())
-    lines, provenance, invalid = [], [], 0
+    lines, provenance, valid, invalid = [], [], [], 0
     for record, origin in zip(records.iter_rows(named=True), candidates.select(LINEAGE).iter_rows(named=True)):
         errors = list(validator.iter_errors(record))
         if errors:  # never publish what the receiver's contract rejects; count it, keep going
             invalid += 1
             continue
+        valid.append(record)
         lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
         provenance.append(json.dumps({"record_id": record["record_id"], **origin}, ensure_ascii=False, sort_keys=True))
     if invalid:
@@ -159,7 +186,10 @@ def publish_penalties(warehouse: Path, quality_dir: Path, exports: Path, as_of: 
     if dry_run:
         return result
     batch_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    batch_dir = write_batch(exports, batch_id, as_of, lines, provenance, result.excluded)
+    receiver = _receiver()["csv"]
+    table = csv_bytes(valid, list(_schema()["properties"]), receiver["encoding"], receiver["formula_prefixes"])
+    batch_dir = write_batch(exports, batch_id, as_of, lines, provenance, result.excluded,
+                            csv_table=(table, receiver["encoding"]))
     result.batch_id, result.batch_dir = batch_id, str(batch_dir)
     return result
 
@@ -173,7 +203,7 @@ def _fsync_write(path: Path, data: bytes) -> dict:
 
 
 def write_batch(exports: Path, batch_id: str, as_of: date, lines: list[str], provenance: list[str],
-                excluded: dict[str, int]) -> Path:
+                excluded: dict[str, int], csv_table: tuple[bytes, str]) -> Path:
     latest = exports / "LATEST"
     previous = latest.read_text(encoding="utf-8").strip() if latest.exists() else None
     tmp = exports / f".tmp-{batch_id}"
@@ -181,11 +211,13 @@ def write_batch(exports: Path, batch_id: str, as_of: date, lines: list[str], pro
     files = [
         _fsync_write(tmp / "penalties.jsonl", "".join(line + "\n" for line in lines).encode("utf-8")),
         _fsync_write(tmp / "provenance.jsonl", "".join(line + "\n" for line in provenance).encode("utf-8")),
+        _fsync_write(tmp / "penalties.csv", csv_table[0]) | {"encoding": csv_table[1]},
     ]
     manifest = {
         "batch_id": batch_id, "previous_batch_id": previous,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "as_of": as_of.isoformat(),
-        "record_types": {RECORD_TYPE: {"file": "penalties.jsonl", "schema": f"{RECORD_TYPE}.schema.json",
+        "record_types": {RECORD_TYPE: {"file": "penalties.jsonl", "csv": "penalties.csv",
+                                       "schema": f"{RECORD_TYPE}.schema.json",
                                        "operations": {"add": len(lines)}}},
         "counts": {"records": len(lines), "excluded": excluded},
         "files": files,

@@ -27,7 +27,8 @@ def world(tmp_path):
     rows[0] |= {"penalty_categories": "警告", "severity": "warning_only", "is_published_type": False}
     rows[1] |= {"publicity_end": date(2026, 6, 1), "severity": "minor"}            # publicity over
     rows[2] |= {"uscc": "91350100M000100Y4Z", "uscc_check_ok": False, "entity_uscc": None}  # held back
-    rows[3] |= {"subject_category": "sole_trader", "legal_rep_name": None, "fine_amount_wan": 0.123456789}
+    rows[3] |= {"subject_category": "sole_trader", "legal_rep_name": None, "fine_amount_wan": 0.123456789,
+                "violation_facts": '=HYPERLINK("http://evil","点我")'}
     warehouse = make_warehouse(tmp_path / "wh.duckdb", rows)
     quality_dir, exports = tmp_path / "quality", tmp_path / "exports"
     validate_penalties(warehouse, quality_dir, run_id="r1", as_of=AS_OF)
@@ -59,6 +60,23 @@ def test_only_publishable_records_are_exported_and_every_line_is_valid(world):
     provenance = [json.loads(l) for l in (batch / "provenance.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {p["record_id"] for p in provenance} == set(ids) and provenance[0]["_file_name"] == "p.csv"
     assert manifest["previous_batch_id"] is None and manifest["counts"]["records"] == 37
+
+
+def test_the_csv_is_in_the_receivers_encoding_and_formula_cells_are_neutralised(world):
+    import csv
+    import io
+
+    warehouse, quality_dir, exports = world
+    publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
+    batch, manifest = read_batch(exports)
+    entry = next(f for f in manifest["files"] if f["name"] == "penalties.csv")
+    assert entry["encoding"] == "gb18030"
+    rows = list(csv.DictReader(io.StringIO((batch / "penalties.csv").read_bytes().decode("gb18030"))))
+    assert len(rows) == 37 and rows[0]["CF_XDR_MC"] == "泰安市示例贸易有限公司"
+    sole = next(r for r in rows if r["record_id"] == pid("p4"))
+    assert sole["CF_SY"] == "'=HYPERLINK(\"http://evil\",\"点我\")" and sole["CF_NR_FK"] == "0.123457"
+    jsonl = [json.loads(l) for l in (batch / "penalties.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert next(r for r in jsonl if r["record_id"] == pid("p4"))["CF_SY"].startswith("=HYPERLINK")
 
 
 def test_same_input_gives_identical_records_and_batches_chain(world):
