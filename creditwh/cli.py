@@ -15,6 +15,7 @@ import traceback
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from creditwh.errors import CreditwhError
 from creditwh.settings import Home
 
 SCALES = ("tiny", "city", "province")
@@ -129,7 +130,7 @@ def cmd_pull(args, home: Home) -> int:
         raise _UsageError(f"{args.feed!r} is not a feed served by an API (those are: {pullable})")
     url = args.url or os.environ.get(contract.pull["url_env"])
     if not url:
-        raise _UserError(f"no URL for {args.feed}: set {contract.pull['url_env']} or pass --url")
+        raise CreditwhError(f"no URL for {args.feed}: set {contract.pull['url_env']} or pass --url")
     prefix = f"{date.today():%Y%m%d}-"
     result = pull_pages(url, home.inbox / contract.id, prefix=prefix,
                         page_size=contract.pull.get("page_size", 500), records_path=contract.records_path)
@@ -179,7 +180,7 @@ def cmd_publish(args, home: Home) -> int:
 
 def cmd_sql(args, home: Home) -> int:
     if not home.warehouse.exists():
-        raise _UserError(f"no warehouse at {home.warehouse}: run `creditwh build` (or `creditwh demo`) first")
+        raise CreditwhError(f"no warehouse at {home.warehouse}: run `creditwh build` (or `creditwh demo`) first")
     import duckdb
 
     from creditwh.warehouse import open_read_only
@@ -188,11 +189,11 @@ def cmd_sql(args, home: Home) -> int:
         with open_read_only(home.warehouse) as con:
             rel = con.sql(args.query)
             if rel is None:
-                raise _UserError("the statement returned no rows (only queries are allowed: the warehouse is read-only)")
+                raise CreditwhError("the statement returned no rows (only queries are allowed: the warehouse is read-only)")
             columns = rel.columns
             rows = rel.limit(args.limit).fetchall()
     except duckdb.Error as exc:
-        raise _UserError(f"query failed: {str(exc).splitlines()[0]}") from None
+        raise CreditwhError(f"query failed: {str(exc).splitlines()[0]}") from None
     if args.json:
         _print_json([dict(zip(columns, r)) for r in rows])
         return 0
@@ -212,7 +213,7 @@ def cmd_sql(args, home: Home) -> int:
 def _prepare_demo_home(home: Home) -> None:
     root = home.root
     if root.exists() and any(root.iterdir()) and not (root / DEMO_MARKER).exists():
-        raise _UserError(f"{root} already holds data that the demo did not create; "
+        raise CreditwhError(f"{root} already holds data that the demo did not create; "
                          "choose an empty directory with --home (the demo starts from scratch each time)")
     if root.exists():
         shutil.rmtree(root)
@@ -303,10 +304,6 @@ def cmd_bench(args, home: Home) -> int:
 
 # ---------------------------------------------------------------- parser and entry point
 
-class _UserError(Exception):
-    """A stage could not do what was asked (exit 1)."""
-
-
 class _UsageError(Exception):
     """The arguments make no sense together (exit 2, like argparse's own errors)."""
 
@@ -366,9 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     home = Home.from_env(args.home)
-    from creditwh.errors import CreditwhError
-
-    user_errors: tuple[type[BaseException], ...] = (CreditwhError, _UserError)  # incl. PullFailed
+    # CreditwhError covers WarehouseBuildError, GateError, PublicationBlocked and PullFailed.
+    user_errors: tuple[type[BaseException], ...] = (CreditwhError,)
     try:
         from ingestion.contracts import ContractError
 
@@ -384,9 +380,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: no traceback reaches a user
-        if type(exc).__name__ in {"WarehouseBuildError", "PublicationBlocked", "GateError", "UnreadableFile"}:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
         log_dir = home.root / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log = log_dir / f"error-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"

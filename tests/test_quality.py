@@ -61,3 +61,11 @@ def test_a_batch_over_the_threshold_is_blocked_with_the_reason(tmp_path):
     warehouse = make_warehouse(tmp_path / "wh.duckdb", rows)
     gate = validate_penalties(warehouse, tmp_path / "q", run_id="t3", as_of=AS_OF)
     assert gate.blocked and "15.0% of 20 penalty records" in gate.reason and "uscc_check_digit (3)" in gate.reason
+
+
+def test_docs_list_every_rule_with_its_severity():
+    from creditwh.settings import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
+    for rule in load_rules("penalties").rules:
+        assert f"| `{rule.id}` | {rule.severity} |" in doc, rule.id
