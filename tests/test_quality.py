@@ -69,3 +69,12 @@ def test_docs_list_every_rule_with_its_severity():
     doc = (REPO_ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
     for rule in load_rules("penalties").rules:
         assert f"| `{rule.id}` | {rule.severity} |" in doc, rule.id
+
+
+def test_the_uscc_expectation_normalises_like_ingestion(tmp_path):
+    rows = [penalty("p1", uscc="９１３５０１００Ｍ０００１００Ｙ４３"), penalty("p2", uscc="91350100m000100y43 "),
+            penalty("p3", uscc="91350100M000100Y4Z"), penalty("p4", uscc=None)]
+    warehouse = make_warehouse(tmp_path / "wh.duckdb", rows)
+    validate_penalties(warehouse, tmp_path / "q", run_id="n", as_of=AS_OF)
+    held = pl.read_parquet(tmp_path / "q" / "held_back.parquet").filter(pl.col("rule") == "uscc_check_digit")
+    assert held["penalty_id"].to_list() == ["p3"]
