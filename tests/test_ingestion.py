@@ -228,3 +228,13 @@ def test_a_contract_with_a_typo_is_an_error_naming_the_file(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ContractError, match="x_feed.yaml: columns/0"):
         load_contract(bad)
+
+
+def test_the_warehouse_fixture_lands_the_same_schema_as_ingestion():
+    """tests/fixtures/landing.py hand-makes landed files; its schema must be the one ingestion writes."""
+    from fixtures.landing import landed_schema as fixture_schema
+
+    from ingestion.conform import landed_schema
+    for feed, contract in load_contracts().items():
+        assert set(fixture_schema(feed).names) - {"_feed", "_run_id", "_file_name", "_file_sha256", "_loaded_at"} \
+            == set(landed_schema(contract)), feed

@@ -21,11 +21,17 @@
     entity_resolved_by = 'uscc' | 'registration_no' | NULL;
     entity_known       = entity_uscc is an entity of the registry (dim_entity).
 -#}
-{% macro resolved_latest(staging_model, key_exprs, has_registration_no=false) -%}
+{% macro resolved_latest(staging_model, key_exprs) -%}
 with
 
+{#- a record whose USCC field held a registration number is keyed by that number, not by a NULL shared with
+    every other such record -#}
+{%- set keys = [] %}
+{%- for key in key_exprs %}
+{%- do keys.append("coalesce(uscc, 'registration_no:' || registration_no)" if key == 'uscc' else key) %}
+{%- endfor %}
 latest as (
-    {{ latest_version(ref(staging_model), key_exprs) | indent(4) }}
+    {{ latest_version(ref(staging_model), keys) | indent(4) }}
 ),
 
 registration_numbers as (
@@ -41,21 +47,15 @@ resolved as (
         latest.*,
         case
             when latest.uscc_check_ok then latest.uscc
-            {%- if has_registration_no %}
             else registration_numbers.uscc
-            {%- endif %}
         end as entity_uscc,
         case
             when latest.uscc_check_ok then 'uscc'
-            {%- if has_registration_no %}
             when registration_numbers.uscc is not null then 'registration_no'
-            {%- endif %}
         end as entity_resolved_by
     from latest
-    {%- if has_registration_no %}
     left join registration_numbers
         on registration_numbers.registration_no = latest.registration_no
-    {%- endif %}
 )
 
 select

@@ -127,7 +127,7 @@ dishonest_debtor_removals as (
 
 tax_grades as (
     select
-        {{ stable_id(["'tax_credit_grades'", 'uscc', 'assessment_year']) }} as event_id,
+        {{ stable_id(["'tax_credit_grades'", "coalesce(uscc, 'registration_no:' || registration_no)", 'assessment_year']) }} as event_id,
         'tax_credit_grade' as event_type,
         entity_uscc,
         entity_known,
@@ -146,7 +146,7 @@ tax_grades as (
 
 env_grades as (
     select
-        {{ stable_id(["'env_credit_grades'", 'uscc', 'assessment_year']) }} as event_id,
+        {{ stable_id(["'env_credit_grades'", "coalesce(uscc, 'registration_no:' || registration_no)", 'assessment_year']) }} as event_id,
         'environmental_credit_grade' as event_type,
         entity_uscc,
         entity_known,
@@ -166,7 +166,7 @@ env_grades as (
 
 inspections as (
     select
-        {{ stable_id(["'samr_inspection_results'", 'task_id', 'uscc']) }} as event_id,
+        {{ stable_id(["'samr_inspection_results'", 'task_id', "coalesce(uscc, 'registration_no:' || registration_no)"]) }} as event_id,
         'inspection_result' as event_type,
         entity_uscc,
         entity_known,

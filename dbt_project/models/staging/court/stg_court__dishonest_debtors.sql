@@ -9,6 +9,7 @@ renamed as (
     select
         ---------- identifiers
         cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
         ---------- text
         cast(subject_name as {{ dbt.type_string() }}) as subject_name,
         cast(case_no as {{ dbt.type_string() }}) as case_no,

@@ -9,6 +9,7 @@ renamed as (
     select
         ---------- identifiers
         cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
         ---------- text
         cast(task_id as {{ dbt.type_string() }}) as task_id,
         cast(entity_name as {{ dbt.type_string() }}) as entity_name,

@@ -9,6 +9,7 @@ renamed as (
     select
         ---------- identifiers
         cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
         cast(authority_uscc as {{ dbt.type_string() }}) as authority_uscc,
         ---------- text
         cast(subject_name as {{ dbt.type_string() }}) as subject_name,

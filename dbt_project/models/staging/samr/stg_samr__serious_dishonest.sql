@@ -9,6 +9,7 @@ renamed as (
     select
         ---------- identifiers
         cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
         ---------- text
         cast(entity_name as {{ dbt.type_string() }}) as entity_name,
         cast(reason as {{ dbt.type_string() }}) as reason,
