@@ -6,6 +6,8 @@ printed as one line and its traceback goes to <home>/logs/, never to the termina
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +21,10 @@ from creditwh.errors import CreditwhError
 from creditwh.settings import Home
 
 SCALES = ("tiny", "city", "province")
+# Packages that bring their own commands: each module has `register(add)`, where `add(name, func, help)` returns
+# the new sub-parser (func takes (args, home) and returns the exit code). A listed module that is not there yet
+# is skipped, so a package can be added without touching this file again.
+COMMAND_MODULES = ("quality.commands", "publication.commands", "analytics.commands", "supervision.commands")
 DEFAULT_DEMO_SCALE = "city"
 DEMO_MARKER = ".creditwh-demo"
 
@@ -356,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("bench", cmd_bench, "Benchmark the pipeline stages and write docs/benchmarks.md.")
     p.add_argument("--scale", choices=SCALES, default="city")
     p.add_argument("--seed", type=int, default=42)
+    for module_name in COMMAND_MODULES:
+        if importlib.util.find_spec(module_name.split(".")[0]) and importlib.util.find_spec(module_name):
+            importlib.import_module(module_name).register(add)
     return parser
 
 
