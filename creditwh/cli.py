@@ -126,22 +126,33 @@ def cmd_ingest(args, home: Home) -> int:
 
 
 def cmd_pull(args, home: Home) -> int:
-    from ingestion.contracts import load_contracts
-    from ingestion.http_pull import pull_pages
+    from creditwh import stages
 
-    contracts = load_contracts()
-    contract = contracts.get(args.feed)
-    if contract is None or not contract.pull:
-        pullable = ", ".join(c.id for c in contracts.values() if c.pull)
-        raise _UsageError(f"{args.feed!r} is not a feed served by an API (those are: {pullable})")
-    url = args.url or os.environ.get(contract.pull["url_env"])
-    if not url:
-        raise CreditwhError(f"no URL for {args.feed}: set {contract.pull['url_env']} or pass --url")
-    prefix = f"{date.today():%Y%m%d}-"
-    result = pull_pages(url, home.inbox / contract.id, prefix=prefix,
-                        page_size=contract.pull.get("page_size", 500), records_path=contract.records_path)
-    _console().print(f"{args.feed}: {result.pages_fetched} pages fetched ({result.records:,} records), "
-                     f"{result.pages_skipped} already there, {result.retries} retries -> {home.inbox / contract.id}")
+    result = stages.pull(home, args.feed, url=args.url)
+    _console().print(f"{args.feed}: {result['pages_fetched']} pages fetched ({result['records']:,} records), "
+                     f"{result['pages_skipped']} already there, {result['retries']} retries -> {result['inbox']}")
+    return 0
+
+
+def cmd_alerts(args, home: Home) -> int:
+    from creditwh.alerts import alerts_file, read_alerts
+
+    rows = read_alerts(home, limit=args.limit, kind=args.kind)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        _console().print(f"No alerts ({alerts_file(home)}).")
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"Last {len(rows)} alerts ({alerts_file(home)})")
+    for col in ("raised_at", "kind", "where", "message"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        where = r.get("feed") or ".".join(x for x in (r.get("dag_id"), r.get("task_id")) if x)
+        table.add_row(r["raised_at"], r["kind"], where or "", r["message"])
+    _console().print(table)
     return 0
 
 
@@ -294,6 +305,12 @@ def cmd_airflow_ui(args, home: Home) -> int:
     home.airflow_home.mkdir(parents=True, exist_ok=True)
     env = airflow_ui_env(home, args.port)
     airflow = str(Path(sys.executable).parent / "airflow")
+    # The metadata DB and the one-slot warehouse writer pool must exist before the scheduler queues a build.
+    prepared = subprocess.run([sys.executable, "-m", "creditwh.airflow_runner", "--home", str(home.root),
+                               "--prepare-only"], env=env, capture_output=True, text=True)
+    if prepared.returncode != 0:
+        raise CreditwhError("could not prepare the Airflow metadata DB: "
+                            + (prepared.stderr.strip().splitlines() or ["no output"])[-1])
     print(f"Airflow UI: http://127.0.0.1:{args.port}/  (user admin; password in "
           f"{home.airflow_home / 'simple_auth_manager_passwords.json.generated'}). Ctrl-C stops it.", file=sys.stderr)
     # Become `airflow standalone` (same process, same process group): Ctrl-C, or a signal to the group, reaches
@@ -359,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p = add("airflow-ui", cmd_airflow_ui, "Start the Airflow UI on localhost with the project's DAGs (embedded).")
     p.add_argument("--port", type=int, default=8080)
+    p = add("alerts", cmd_alerts, "Show the latest alerts (failed tasks, late feeds, missed deadlines).")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--kind", choices=("task_failed", "feed_late", "deadline_missed"))
+    p.add_argument("--json", action="store_true")
     p = add("bench", cmd_bench, "Benchmark the pipeline stages and write docs/benchmarks.md.")
     p.add_argument("--scale", choices=SCALES, default="city")
     p.add_argument("--seed", type=int, default=42)

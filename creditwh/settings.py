@@ -12,7 +12,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DAGS_DIR = REPO_ROOT / "dags"
-CONTRACTS_DIR = REPO_ROOT / "ingestion" / "contracts"
+# Overridable so an operator can try a new feed contract (and the DAG it generates) outside the repository.
+CONTRACTS_DIR = Path(os.environ.get("CREDITWH_CONTRACTS_DIR") or REPO_ROOT / "ingestion" / "contracts")
 QUALITY_RULES_DIR = REPO_ROOT / "quality" / "rules"
 PUBLICATION_SCHEMAS_DIR = REPO_ROOT / "publication" / "schemas"
 
@@ -70,6 +71,14 @@ class Home:
     @property
     def exports(self) -> Path:  # publication batches: exports/<batch_id>/ + LATEST
         return self.root / "exports"
+
+    @property
+    def index_history(self) -> Path:  # the credit index as of each day: index_history/as_of=<date>/*.parquet
+        return self.root / "index_history"
+
+    @property
+    def alerts(self) -> Path:  # alerts.jsonl: failed tasks, late feeds, missed deadlines
+        return self.root / "alerts"
 
     @property
     def airflow_home(self) -> Path:

@@ -47,12 +47,65 @@ def ingest(home: Home, feed: str | None = None, files: list[Path] | None = None,
     contracts = load_contracts()
     selected = None
     if feed is not None:
-        if feed not in contracts:
-            from creditwh.errors import CreditwhError
-            raise CreditwhError(f"unknown feed {feed!r}; known feeds: {', '.join(contracts)}")
-        selected = [(contracts[feed], Path(f)) for f in (files or [])]
+        contract = _contract(contracts, feed)
+        if files:
+            selected = [(contract, Path(f)) for f in files]
+        else:  # that feed's waiting inbox files only (one Airflow DAG per feed)
+            contracts = {feed: contract}
     report = run_ingest(home, files=selected, contracts=contracts, on_file=on_file)
     return report.to_json()
+
+
+def _contract(contracts: dict, feed: str):
+    if feed not in contracts:
+        from creditwh.errors import CreditwhError
+        raise CreditwhError(f"unknown feed {feed!r}; known feeds: {', '.join(contracts)}")
+    return contracts[feed]
+
+
+def waiting_files(home: Home, feed: str) -> list[Path]:
+    from ingestion.contracts import load_contracts
+    from ingestion.run import waiting_files as waiting
+
+    contracts = load_contracts()
+    return [path for _, path in waiting(home, {feed: _contract(contracts, feed)})]
+
+
+def pull(home: Home, feed: str, url: str | None = None) -> dict:
+    """Fetch a feed an HTTP API serves into its inbox folder (pages already there are not fetched again)."""
+    import os
+
+    from creditwh.errors import CreditwhError
+    from ingestion.contracts import load_contracts
+    from ingestion.http_pull import pull_pages
+
+    contracts = load_contracts()
+    contract = _contract(contracts, feed)
+    if not contract.pull:
+        pullable = ", ".join(c.id for c in contracts.values() if c.pull)
+        raise CreditwhError(f"{feed!r} is not a feed served by an API (those are: {pullable})")
+    url = url or os.environ.get(contract.pull["url_env"])
+    if not url:
+        raise CreditwhError(f"no URL for {feed}: set {contract.pull['url_env']} or pass --url")
+    result = pull_pages(url, home.inbox / contract.id, prefix=f"{date.today():%Y%m%d}-",
+                        page_size=contract.pull.get("page_size", 500), records_path=contract.records_path)
+    return {"feed": feed, "pages_fetched": result.pages_fetched, "pages_skipped": result.pages_skipped,
+            "records": result.records, "retries": result.retries, "inbox": str(home.inbox / contract.id)}
+
+
+def check_feed_arrival(home: Home, feed: str, due_at: datetime) -> dict:
+    """Late-feed check at a due time; a late feed raises an alert (and is not an error of the pipeline)."""
+    from creditwh.alerts import Alert, raise_alert
+    from creditwh.deadlines import check_arrival
+    from ingestion.contracts import load_contracts
+
+    contract = _contract(load_contracts(), feed)
+    arrival = check_arrival(home, feed, contract.schedule, due_at, waiting_files=len(waiting_files(home, feed)))
+    if arrival.late:
+        raise_alert(home, Alert(kind="feed_late", message=arrival.message, feed=feed,
+                                details={"department": contract.department, "owner": contract.owner,
+                                         "schedule": contract.schedule} | arrival.to_json()))
+    return arrival.to_json()
 
 
 @recorded
@@ -92,3 +145,53 @@ def publish(home: Home, as_of: date, dry_run: bool = False) -> dict:
     from publication import publish_penalties
 
     return publish_penalties(home.warehouse, home.quality, home.exports, as_of=as_of, dry_run=dry_run).to_json()
+
+
+@recorded
+def snapshot_index(home: Home, as_of: date) -> dict:
+    """The credit index as of one day, kept as index_history/as_of=<day>/entity_credit_index.parquet.
+
+    Built by dbt into a scratch DuckDB file of its own (never the warehouse, whose writer is `build`), from the
+    same landing. Re-running a day replaces that day's folder in one rename, so a backfill is idempotent.
+    """
+    import os
+    import shutil
+
+    import duckdb
+
+    from creditwh.warehouse import build as dbt_build
+
+    day = f"as_of={as_of.isoformat()}"
+    scratch = home.index_history / ".scratch" / day
+    shutil.rmtree(scratch, ignore_errors=True)
+    result = dbt_build(home.landing, scratch / "warehouse.duckdb", as_of=as_of, select="+fct_entity_credit_index")
+    staged = home.index_history / f".tmp-{day}"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    target = staged / "entity_credit_index.parquet"
+    with duckdb.connect(str(scratch / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.sql("select count(*) from fct_entity_credit_index").fetchone()[0]
+        con.sql("select * from fct_entity_credit_index order by entity_uscc").write_parquet(str(target))
+    final, old = home.index_history / day, home.index_history / f".old-{day}"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staged, final)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"as_of": as_of.isoformat(), "entities": rows, "path": str(target.parent.parent / day),
+            "dbt_seconds": round(result.seconds, 1)}
+
+
+def fail_if_blocked(gate: dict) -> None:
+    if gate.get("blocked"):
+        from creditwh.errors import CreditwhError
+
+        raise CreditwhError(f"the quality gate blocked publication: {gate.get('reason')}")
+
+
+def safe_run_id(airflow_run_id: str) -> str:
+    """An Airflow run id as a file-name-safe gate run id (Airflow's contain ':' and '+')."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", airflow_run_id)

@@ -1,41 +1,26 @@
-"""Airflow DAG: the credit-warehouse pipeline, feed files to the national disclosure export.
+"""The whole chain in one run, on demand: ingest every waiting feed -> build -> gate -> publish.
 
-Wiring only: every task calls a stage in creditwh.stages (unit-tested without Airflow). Stages meet through the
-home directory (CREDITWH_HOME, read when a task runs, never at parse time), so this file imports nothing heavy.
-Ingestion writes Parquet only; the build task is the single writer of the DuckDB warehouse; the gate and the
-publication open it read-only.
+Production runs the same stages as separate DAGs linked by Assets (feed_ingestion.py, warehouse_build.py); this
+one is for the demo (`creditwh demo` runs it with dag.test()) and for a manual catch-up from the UI. Its build
+task takes the same one-slot writer pool, so it never overlaps warehouse_build. Wiring only.
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import dag, get_current_context, task
 
-DEFAULT_ARGS = {"retries": 0, "retry_delay": timedelta(minutes=5)}
-
-
-def _as_of():
-    from datetime import date
-
-    logical = get_current_context().get("logical_date")
-    return logical.date() if logical else date.today()
-
-
-def _home():
-    from creditwh.settings import Home
-
-    return Home.from_env().ensure()
+from creditwh.orchestration import WAREHOUSE_WRITER_POOL, _home, default_args, run_as_of
 
 
 @dag(
     dag_id="credit_pipeline",
     description="Ingest department feeds, build the warehouse and credit index, gate on quality, publish.",
-    schedule="0 7 * * *",
+    schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=default_args(),
     tags=["credit-warehouse"],
 )
 def credit_pipeline():
@@ -46,24 +31,25 @@ def credit_pipeline():
         report = stages.ingest(_home())
         return {"run_id": report["run_id"], "feeds": report["feeds"]}
 
-    @task
+    @task(pool=WAREHOUSE_WRITER_POOL)
     def build(_ingested: dict) -> dict:
         from creditwh import stages
 
-        return stages.build(_home(), as_of=_as_of())
+        result = stages.build(_home(), as_of=run_as_of(get_current_context()))
+        return {"as_of": result["as_of"], "totals": result["totals"]}
 
     @task
     def validate(_built: dict) -> dict:
         from creditwh import stages
 
-        run_id = re.sub(r"[^A-Za-z0-9_.-]", "_", get_current_context()["run_id"])
-        return stages.validate(_home(), as_of=_as_of(), run_id=run_id)
+        context = get_current_context()
+        return stages.validate(_home(), as_of=run_as_of(context), run_id=stages.safe_run_id(context["run_id"]))
 
     @task
     def publish(_gate: dict) -> dict:
         from creditwh import stages
 
-        return stages.publish(_home(), as_of=_as_of())
+        return stages.publish(_home(), as_of=run_as_of(get_current_context()))
 
     publish(validate(build(ingest())))
 

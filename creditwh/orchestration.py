@@ -1,0 +1,91 @@
+"""What every DAG file shares: asset names, the writer pool, retry policy, alert callbacks, the run's date.
+
+Light on purpose: the DAG processor imports this on every parse, so it imports Airflow's SDK and the standard
+library only; the stages' heavy libraries load inside tasks.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from creditwh.deadlines import FEED_TIMEZONE
+
+# The DuckDB warehouse has one writer. Every task that runs dbt takes this pool's only slot, so two builds never
+# overlap even when several asset events arrive at once (`airflow pools set warehouse_writer 1 ...`).
+WAREHOUSE_WRITER_POOL = "warehouse_writer"
+WAREHOUSE_WRITER_POOL_DESCRIPTION = "One slot: the DuckDB warehouse allows a single writing process (dbt)."
+
+WAREHOUSE_ASSET_URI = "creditwh://warehouse/published"
+GATE_ASSET_URI = "creditwh://quality/gate"
+EXPORT_ASSET_URI = "creditwh://exports/batches"
+
+
+def landing_asset_uri(feed: str) -> str:
+    return f"creditwh://landing/{feed}"
+
+
+def _home():
+    from creditwh.settings import Home
+
+    return Home.from_env().ensure()
+
+
+def run_as_of(context) -> date:
+    """The business date of a run: its logical date in the city's time zone, or today for an asset-triggered
+    run (Airflow 3 gives those no logical date)."""
+    logical = context.get("logical_date")
+    moment = logical if logical is not None else datetime.now(ZoneInfo(FEED_TIMEZONE))
+    return moment.astimezone(ZoneInfo(FEED_TIMEZONE)).date()
+
+
+def alert_on_failure(context) -> None:
+    """on_failure_callback: one alert line naming the DAG, task, run, try and the error."""
+    from creditwh.alerts import Alert, raise_alert
+
+    ti = context.get("task_instance") or context.get("ti")
+    error = context.get("exception")
+    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
+    task_id = getattr(ti, "task_id", None)
+    run_id = context.get("run_id") or getattr(ti, "run_id", None)
+    message = f"{dag_id}.{task_id} failed"
+    if error is not None:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        message += f": {type(error).__name__}: {first_line}"
+    raise_alert(_home(), Alert(kind="task_failed", message=message, dag_id=dag_id, task_id=task_id, run_id=run_id,
+                               details={"try_number": getattr(ti, "try_number", None),
+                                        "log_url": getattr(ti, "log_url", None)}))
+
+
+def alert_deadline_missed(dag_id: str, within: str, context=None, **_) -> None:
+    """A run did not finish `within` after it was queued (the scheduler evaluates DeadlineAlerts)."""
+    from creditwh.alerts import Alert, raise_alert
+
+    dag_run = (context or {}).get("dag_run") if isinstance(context, dict) else None
+    run_id = dag_run.get("run_id") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", None)
+    raise_alert(_home(), Alert(kind="deadline_missed", dag_id=dag_id, run_id=run_id,
+                               message=f"{dag_id} has not finished within {within} of being queued"))
+
+
+def deadline(dag_id: str, within: timedelta):
+    """A DeadlineAlert that writes a `deadline_missed` alert if a run is not done `within` after it was queued."""
+    from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
+
+    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=within,
+                         callback=AsyncCallback("creditwh.orchestration.alert_deadline_missed_async",
+                                                kwargs={"dag_id": dag_id, "within": str(within)}))
+
+
+async def alert_deadline_missed_async(dag_id: str, within: str, **kwargs) -> None:
+    """Deadline callbacks run in the triggerer, which awaits them."""
+    alert_deadline_missed(dag_id, within, **kwargs)
+
+
+# Transient failures (an API that times out, a file still being copied) deserve a few spaced retries; a broken
+# contract or a failed data test does not, and retrying it only delays the alert.
+RETRY_TRANSIENT = {"retries": 4, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+                   "max_retry_delay": timedelta(minutes=30)}
+NO_RETRY = {"retries": 0}
+
+
+def default_args(**extra) -> dict:
+    return {"owner": "credit-warehouse", "on_failure_callback": alert_on_failure, **NO_RETRY, **extra}
