@@ -1,6 +1,6 @@
 """Alerts an on-call engineer reads: one JSON line per event in <home>/alerts/alerts.jsonl, and optionally a webhook.
 
-Airflow's failure callbacks, the late-feed check and the deadline callbacks all come here, so there is one place
+Airflow's failure callbacks and the late-feed check (the feeds' deadlines) both come here, so there is one place
 to look (`creditwh alerts`) whatever raised it. Sending an alert never fails the caller: a webhook that does not
 answer is noted in the alert line itself.
 """
@@ -17,7 +17,7 @@ from creditwh.settings import Home
 
 WEBHOOK_ENV = "CREDITWH_ALERT_WEBHOOK"
 WEBHOOK_TIMEOUT_SECONDS = 5
-KINDS = ("task_failed", "feed_late", "deadline_missed")
+KINDS = ("task_failed", "feed_late")
 
 
 @dataclass

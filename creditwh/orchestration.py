@@ -56,30 +56,6 @@ def alert_on_failure(context) -> None:
                                         "log_url": getattr(ti, "log_url", None)}))
 
 
-def alert_deadline_missed(dag_id: str, within: str, context=None, **_) -> None:
-    """A run did not finish `within` after it was queued (the scheduler evaluates DeadlineAlerts)."""
-    from creditwh.alerts import Alert, raise_alert
-
-    dag_run = (context or {}).get("dag_run") if isinstance(context, dict) else None
-    run_id = dag_run.get("run_id") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", None)
-    raise_alert(_home(), Alert(kind="deadline_missed", dag_id=dag_id, run_id=run_id,
-                               message=f"{dag_id} has not finished within {within} of being queued"))
-
-
-def deadline(dag_id: str, within: timedelta):
-    """A DeadlineAlert that writes a `deadline_missed` alert if a run is not done `within` after it was queued."""
-    from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
-
-    return DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=within,
-                         callback=AsyncCallback("creditwh.orchestration.alert_deadline_missed_async",
-                                                kwargs={"dag_id": dag_id, "within": str(within)}))
-
-
-async def alert_deadline_missed_async(dag_id: str, within: str, **kwargs) -> None:
-    """Deadline callbacks run in the triggerer, which awaits them."""
-    alert_deadline_missed(dag_id, within, **kwargs)
-
-
 # Transient failures (an API that times out, a file still being copied) deserve a few spaced retries; a broken
 # contract or a failed data test does not, and retrying it only delays the alert.
 RETRY_TRANSIENT = {"retries": 4, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,

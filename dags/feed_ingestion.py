@@ -37,7 +37,7 @@ def feed_dag(contract):
             def pull() -> dict:
                 import os
 
-                from airflow.exceptions import AirflowSkipException
+                from airflow.sdk.exceptions import AirflowSkipException
 
                 from creditwh import stages
 
@@ -48,7 +48,7 @@ def feed_dag(contract):
 
         @task(outlets=[Asset(landing_asset_uri(contract.id))], trigger_rule="none_failed")
         def ingest() -> dict:
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             from creditwh import stages
 

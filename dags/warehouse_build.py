@@ -7,14 +7,14 @@ Wiring only; the work is in creditwh.stages.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import reduce
 from operator import or_
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from creditwh.orchestration import (EXPORT_ASSET_URI, GATE_ASSET_URI, WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
-                                    _home, deadline, default_args, landing_asset_uri, run_as_of)
+                                    _home, default_args, landing_asset_uri, run_as_of)
 from ingestion.contracts import load_contracts
 
 FEED_ASSETS = [Asset(landing_asset_uri(feed)) for feed in load_contracts()]
@@ -28,7 +28,6 @@ FEED_ASSETS = [Asset(landing_asset_uri(feed)) for feed in load_contracts()]
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    deadline=deadline("warehouse_build", timedelta(hours=2)),
     tags=["credit-warehouse", "warehouse"],
 )
 def warehouse_build():

@@ -58,7 +58,6 @@ def test_every_dbt_task_takes_the_single_writer_pool_and_every_task_alerts_on_fa
             assert t.on_failure_callback == [alert_on_failure] or t.on_failure_callback == alert_on_failure, \
                 (dag.dag_id, t.task_id)
             assert (t.pool == WAREHOUSE_WRITER_POOL) == ((dag.dag_id, t.task_id) in dbt_tasks), (dag.dag_id, t.task_id)
-    assert bag.dags["warehouse_build"].deadline, "the build carries a deadline alert"
 
 
 def test_the_demo_pipeline_runs_the_stages_in_order(bag):
