@@ -1,8 +1,8 @@
 """Is a department feed late against its contract?
 
 A contract's `schedule` is the cron (in the city's time zone, FEED_TIMEZONE) by which the department's file is
-due. At a due time T the feed is on time if a file is waiting in the inbox, or if one was landed after the
-previous due time; otherwise it is late. Landing times come from the run folders (`run=<UTC timestamp>-<hex>`),
+due. At a due time T the feed is on time if a new file (content never loaded) is waiting in the
+inbox, or if one was landed after the previous due time; otherwise it is late. Landing times come from the run folders (`run=<UTC timestamp>-<hex>`),
 so the check needs no extra state and gives the same answer when re-run for the same T.
 """
 from __future__ import annotations

@@ -64,11 +64,17 @@ def _contract(contracts: dict, feed: str):
 
 
 def waiting_files(home: Home, feed: str) -> list[Path]:
+    """The feed's inbox files whose content was never loaded (files stay in the inbox after ingestion; the
+    register of SHA-256 says which contents were already loaded)."""
     from ingestion.contracts import load_contracts
-    from ingestion.run import waiting_files as waiting
+    from ingestion.landing import FileRegister
+    from ingestion.run import sha256_of
+    from ingestion.run import waiting_files as in_inbox
 
     contracts = load_contracts()
-    return [path for _, path in waiting(home, {feed: _contract(contracts, feed)})]
+    register = FileRegister(home.ingest_runs)
+    return [path for _, path in in_inbox(home, {feed: _contract(contracts, feed)})
+            if register.seen(sha256_of(path)) is None]
 
 
 def pull(home: Home, feed: str, url: str | None = None) -> dict:
@@ -164,13 +170,14 @@ def snapshot_index(home: Home, as_of: date) -> dict:
     day = f"as_of={as_of.isoformat()}"
     scratch = home.index_history / ".scratch" / day
     shutil.rmtree(scratch, ignore_errors=True)
-    result = dbt_build(home.landing, scratch / "warehouse.duckdb", as_of=as_of, select="+fct_entity_credit_index")
+    result = dbt_build(home.landing, scratch / "warehouse.duckdb", as_of=as_of, select="+fct_entity_credit_index",
+                      indirect_selection="cautious")
     staged = home.index_history / f".tmp-{day}"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
     target = staged / "entity_credit_index.parquet"
     with duckdb.connect(str(scratch / "warehouse.duckdb"), read_only=True) as con:
-        rows = con.sql("select count(*) from fct_entity_credit_index").fetchone()[0]
+        rows = con.sql("select count(*) from fct_entity_credit_index").fetchall()[0][0]
         con.sql("select * from fct_entity_credit_index order by entity_uscc").write_parquet(str(target))
     final, old = home.index_history / day, home.index_history / f".old-{day}"
     shutil.rmtree(old, ignore_errors=True)

@@ -130,11 +130,12 @@ def dbt_executable() -> str:
 
 
 def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
-          select: str | None = None) -> BuildResult:
+          select: str | None = None, indirect_selection: str | None = None) -> BuildResult:
     """Run `dbt build` of dbt_project/ on `landing_dir` into the DuckDB file `warehouse_path`.
 
     as_of: the date of the credit index (default: today). select: a dbt selection (`--select`), e.g.
-    "+fct_penalty". Returns the per-node results; raises WarehouseBuildError if any node fails.
+    "+fct_penalty". indirect_selection: dbt's --indirect-selection ("cautious" keeps out tests that also read
+    unselected models). Returns the per-node results; raises WarehouseBuildError if any node fails.
     """
     landing_dir = Path(landing_dir).expanduser().resolve()
     warehouse_path = Path(warehouse_path).expanduser().resolve()
@@ -159,6 +160,8 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     ]
     if select:
         command += ["--select", *shlex.split(select)]
+    if indirect_selection:
+        command += ["--indirect-selection", indirect_selection]
     env = {
         **os.environ,
         "CREDITWH_LANDING": str(landing_dir),

@@ -53,13 +53,15 @@ def feed_dag(contract):
             from creditwh import stages
 
             home = _home()
-            if not stages.waiting_files(home, contract.id):
+            new_files = stages.waiting_files(home, contract.id)
+            if not new_files:
                 due = get_current_context().get("logical_date") or datetime.now().astimezone()
                 arrival = stages.check_feed_arrival(home, contract.id, due_at=due)
-                raise AirflowSkipException(arrival["message"] + " (nothing to ingest)")
-            report = stages.ingest(home, feed=contract.id)
+                raise AirflowSkipException(arrival["message"] + " (nothing new to ingest)")
+            report = stages.ingest(home, feed=contract.id, files=new_files)
             if not any(f["status"] == "loaded" for f in report["files"]):
-                raise AirflowSkipException(f"{contract.id}: every waiting file was already loaded or rejected")
+                raise AirflowSkipException(f"{contract.id}: every new file was rejected (see the ingest run "
+                                           f"{report['run_id']})")
             return {"run_id": report["run_id"], "feeds": report["feeds"]}
 
         if contract.pull:

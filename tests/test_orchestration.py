@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -71,14 +72,11 @@ def pipeline(tmp_path_factory):
              ("ingest__samr_penalties", due("samr_penalties", AS_OF)),
              # the next weeks' due times with no file: late, alert, skipped
              ("ingest__samr_penalties", due("samr_penalties", AS_OF + timedelta(days=30)))]
-    first_snapshot = {}
-
-    result = run_dags(home, runs)
-    return home, feeds, result, first_snapshot
+    return home, feeds, run_dags(home, runs)
 
 
 def test_every_generated_dag_runs_and_updates_its_asset(pipeline):
-    home, feeds, result, _ = pipeline
+    home, feeds, result = pipeline
     by_run = result["runs"]
     ingests = by_run[:len(feeds)]
     for feed, run in zip(feeds, ingests):
@@ -98,7 +96,7 @@ def test_every_generated_dag_runs_and_updates_its_asset(pipeline):
 
 
 def test_a_day_of_the_index_history_is_replaced_not_duplicated(pipeline):
-    home, _, result, _ = pipeline
+    home, _, result = pipeline
     runs = [r for r in result["runs"] if r["dag_id"] == "credit_index_daily"]
     assert [r["state"] for r in runs] == ["success", "success"]
     days = sorted(p.name for p in home.index_history.iterdir() if not p.name.startswith("."))
@@ -107,14 +105,14 @@ def test_a_day_of_the_index_history_is_replaced_not_duplicated(pipeline):
     import duckdb
 
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        active = con.sql("select count(*) from dim_entity where is_active").fetchone()[0]
+        active = con.sql("select count(*) from dim_entity where is_active").fetchall()[0][0]
     assert snapshot.height == active > 1000
     assert snapshot["entity_uscc"].is_unique().all()
     assert not list(home.index_history.glob(".*")) or all(p.name == ".scratch" for p in home.index_history.glob(".*"))
 
 
 def test_a_fed_feed_is_on_time_and_a_missing_one_raises_a_late_alert(pipeline):
-    home, _, result, _ = pipeline
+    home, _, result = pipeline
     on_time, late = [r for r in result["runs"] if r["dag_id"] == "ingest__samr_penalties"][1:]
     assert on_time["state"] == "success" and on_time["tasks"]["ingest"] == "skipped"
     assert late["state"] == "success" and late["tasks"]["ingest"] == "skipped"
@@ -149,3 +147,19 @@ def test_lateness_is_judged_against_the_previous_due_time(tmp_path):
     assert a_day_later.late and "last landed 2026-11-24T18:00:00+08:00" in a_day_later.message
     with pytest.raises(ValueError):
         check_arrival(home, "f", schedule, datetime(2026, 11, 25, 2), waiting_files=0)
+
+
+def test_a_month_backfill_of_the_index_history_is_accepted_by_airflow(pipeline):
+    """The runbook's backfill command, as a dry run against the metadata DB the runs above used."""
+    home, *_ = pipeline
+    from creditwh.airflow_runner import airflow_env
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | airflow_env(home)
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    proc = subprocess.run([airflow, "backfill", "create", "--dag-id", "credit_index_daily", "--from-date",
+                           "2026-10-01", "--to-date", "2026-10-31", "--reprocess-behavior", "completed",
+                           "--max-active-runs", "1", "--dry-run"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    days = set(re.findall(r"2026-10-(\d\d)", proc.stdout))
+    assert len(days) >= 30, proc.stdout[-2000:]
