@@ -188,10 +188,11 @@ def cmd_publish(args, home: Home) -> int:
     result = stages.publish(home, as_of=args.as_of, dry_run=args.dry_run)
     if args.json:
         _print_json(result)
+    elif args.dry_run or result["batch_id"] is None:  # the message says what would be sent, or why nothing was
+        _console().print(f"{(result.get('message') or 'nothing to publish').capitalize()}.")
     else:
-        what = "Would publish" if args.dry_run else "Published"
-        _console().print(f"{what} {result['records']:,} records" +
-                         (f" in batch {result['batch_id']} ({result['batch_dir']})" if not args.dry_run else "."))
+        _console().print(f"Published {result['records']:,} records in batch {result['batch_id']} "
+                         f"({result['batch_dir']}): {result.get('message')}.")
     return 0
 
 

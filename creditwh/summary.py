@@ -36,6 +36,7 @@ def pipeline_summary(home: Home) -> dict:
                  "held_back_records": gate.get("held_back_records")},
         "exported_records": published.get("records"),
         "batch_id": published.get("batch_id"),
+        "publication": published.get("message"),
         "stages": {s: {"status": r.get("status"), "seconds": r.get("seconds"), "error": r.get("error")}
                    for s, r in (("ingest", ingest), ("build", build), ("validate", validate), ("publish", publish))
                    if r},
@@ -67,7 +68,7 @@ def render(summary: dict, console) -> None:
     console.print(f"Quality gate: {exp['passed']} expectations passed, {exp['failed']} failed; "
                   f"{gate['held_back_records']} records held back; "
                   + ("[red]BLOCKED[/red]: " + str(gate["reason"]) if gate["blocked"] else "batch passed"))
-    console.print(f"Exported records: {summary['exported_records']} (batch {summary['batch_id']})")
+    console.print(f"Exported records: {summary['exported_records']} ({summary.get('publication') or 'batch ' + str(summary['batch_id'])})")
     for stage, s in summary["stages"].items():
         line = f"  {stage:<9} {s['status']:<8} {s['seconds']} s"
         console.print(line + (f"  [red]{s['error']}[/red]" if s["error"] else ""))

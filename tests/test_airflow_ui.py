@@ -12,6 +12,9 @@ import urllib.request
 
 import pytest
 
+from creditwh.orchestration import WAREHOUSE_WRITER_POOL
+from ingestion.contracts import load_contracts
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -47,11 +50,15 @@ def test_airflow_ui_answers_and_lists_the_pipeline_dag(tmp_path):
         assert health["metadatabase"]["status"] == "healthy"
         passwords = json.loads((home / "airflow" / "simple_auth_manager_passwords.json.generated").read_text())
         token = call(f"{base}/auth/token", {"username": "admin", "password": passwords["admin"]})["access_token"]
-        dag_ids: list[str] = []
-        while time.monotonic() < deadline and "credit_pipeline" not in dag_ids:  # the dag-processor needs a moment
-            dag_ids = [d["dag_id"] for d in call(f"{base}/api/v2/dags", token=token)["dags"]]
+        expected = {"credit_pipeline", "warehouse_build", "quality_gate", "publication", "credit_index_daily"} | {
+            f"ingest__{feed}" for feed in load_contracts()}
+        dag_ids: set[str] = set()
+        while time.monotonic() < deadline and not expected <= dag_ids:  # the dag-processor needs a moment
+            dag_ids = {d["dag_id"] for d in call(f"{base}/api/v2/dags?limit=100", token=token)["dags"]}
             time.sleep(1)
-        assert "credit_pipeline" in dag_ids
+        assert expected <= dag_ids, expected - dag_ids
+        pools = {p["name"]: p["slots"] for p in call(f"{base}/api/v2/pools", token=token)["pools"]}
+        assert pools.get(WAREHOUSE_WRITER_POOL) == 1
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

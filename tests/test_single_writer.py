@@ -75,5 +75,5 @@ def test_ingestion_dags_and_reads_run_while_the_build_dag_rewrites_the_warehouse
     for feed, proc in ingests.items():
         ingested = outcome(proc)
         assert ingested["state"] == "success" and ingested["tasks"]["ingest"] == "success", (feed, ingested)
-        assert len(list(home.landing.glob(f"{feed}/run=*"))) == 2  # the first ingest, and this one
+        assert len(list(home.landing.glob(f"{feed}/run=2*"))) == 2  # the first ingest, and this one
     assert len(answers) >= 2 and len(set(answers)) == 1 and answers[0] > 1500

@@ -1,0 +1,124 @@
+"""How to run dbt inside Airflow, decided by measurement: one `dbt build` task against astronomer-cosmos rendering
+every model and test as its own task. Both run under dag.test() on the same landed data, each into its own DuckDB
+file, one after the other; the script prints the wall times and writes them into docs/benchmarks.md.
+
+Cosmos is not a dependency of the project (this measurement is why), so run it with uv's overlay:
+
+    .tools/bin/uv run --with astronomer-cosmos==1.15.1 python benchmarks/dbt_in_airflow.py --scale city
+
+It generates and ingests the synthetic city into a scratch home first (or reuses --home if it has a landing).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from creditwh.settings import DBT_PROJECT_DIR, Home  # noqa: E402
+
+MARK = "dbt-in-airflow"
+
+
+def _prepare(home: Home, scale: str, seed: int) -> None:
+    if any(home.landing.glob("*/run=*")):
+        return
+    from creditwh import stages
+    from synthetic import generate
+
+    generate(scale, seed, home.inbox)
+    stages.ingest(home.ensure())
+
+
+def _airflow_env(home: Home) -> None:
+    from creditwh.airflow_runner import airflow_env
+
+    os.environ.update(airflow_env(home) | {"AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+                                           "AIRFLOW__COSMOS__CACHE_DIR": str(home.root / "cosmos-cache")})
+
+
+def one_build(home: Home, as_of: date) -> dict:
+    from creditwh.airflow_runner import run_dags
+
+    started = time.perf_counter()
+    run = run_dags(home, ["warehouse_build"], [datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc)])[0]
+    return {"variant": "one `dbt build` task (warehouse_build)", "seconds": round(time.perf_counter() - started, 1),
+            "state": run["state"], "tasks": len(run["tasks"])}
+
+
+def cosmos_dag(home: Home, as_of: date) -> dict:
+    from airflow.models.pool import Pool
+    from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+
+    warehouse = home.root / "cosmos" / "warehouse.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.update({"CREDITWH_LANDING": str(home.landing), "CREDITWH_WAREHOUSE": str(warehouse)})
+    target = home.root / "cosmos" / "target"
+    dbt = str(Path(sys.executable).parent / "dbt")
+    subprocess.run([dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                    "--target-path", str(target)], check=True, capture_output=True, cwd=DBT_PROJECT_DIR)
+    Pool.create_or_update_pool("duckdb_cosmos", slots=1, description="cosmos bench", include_deferred=False)
+    dag = DbtDag(
+        dag_id="cosmos_warehouse_build",
+        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=target / "manifest.json"),
+        profile_config=ProfileConfig(profile_name="credit_warehouse", target_name="dev",
+                                     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER,
+                                         dbt_executable_path=dbt),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+        operator_args={"install_deps": False, "vars": {"as_of_date": as_of.isoformat()}, "pool": "duckdb_cosmos"},
+        schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+    )
+    started = time.perf_counter()
+    run = dag.test(logical_date=datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc))
+    states = [str(ti.state) for ti in run.get_task_instances()]
+    return {"variant": "astronomer-cosmos 1.15.1 DbtDag (LOCAL, DBT_RUNNER, one task per model/test/seed)",
+            "seconds": round(time.perf_counter() - started, 1), "state": str(run.state), "tasks": len(states),
+            "failed_tasks": sum(s == "failed" for s in states)}
+
+
+def write_docs(scale: str, rows: list[dict]) -> None:
+    doc = REPO / "docs" / "benchmarks.md"
+    text = doc.read_text(encoding="utf-8")
+    start, end = f"<!-- bench:{MARK}:start -->", f"<!-- bench:{MARK}:end -->"
+    body = [start, f"### dbt inside Airflow, `{scale}` scale ({datetime.now(timezone.utc):%Y-%m-%d}, "
+                   f"{platform.machine()}, {os.cpu_count()} cores; `benchmarks/dbt_in_airflow.py`)", "",
+            "| variant | Airflow tasks | wall time (dag.test) | state |", "|---|---|---|---|"]
+    body += [f"| {r['variant']} | {r['tasks']} | {r['seconds']} s | {r['state']} |" for r in rows]
+    body += ["", end]
+    block = "\n".join(body)
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="city", choices=("tiny", "city"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--home")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 25))
+    args = parser.parse_args()
+    home = Home(Path(args.home or tempfile.mkdtemp(prefix="creditwh-cosmos-bench-"))).ensure()
+    _prepare(home, args.scale, args.seed)
+    _airflow_env(home)
+    rows = [one_build(home, args.as_of), cosmos_dag(home, args.as_of)]
+    print(json.dumps(rows, indent=2))
+    write_docs(args.scale, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
