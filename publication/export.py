@@ -1,10 +1,13 @@
-"""Publication batches for the national disclosure system: publishable penalties, validated, written atomically.
+"""Publication batches for the national disclosure system: incremental, validated, written atomically.
 
-A batch is exports/<batch_id>/ with penalties.jsonl (one record per line, sorted by record_id), penalties.csv (the
-same records in the receiver's encoding), provenance.jsonl (record_id -> feed, run, file, file hash, row), the
-record schema, and manifest.json (counts, SHA-256 and size of every file, previous batch id). It is written under
-exports/.tmp-<batch_id>/ and renamed into place, then exports/LATEST is replaced atomically: a crash leaves
-either no batch or a whole one. One publisher at a time (exports/.publish.lock).
+A batch holds the operations (add / update / withdraw) that bring the receiver from what it was sent to what may be
+shown on the as-of date, decided against the publication ledger (publication/ledger.py). It is exports/<batch_id>/
+with penalties.jsonl (one record per line, sorted by record_id), penalties.csv (the same records in the receiver's
+encoding), provenance.jsonl (record_id -> feed, run, file, file hash, row), the record schema, and manifest.json
+(counts per operation, SHA-256 and size of every file, previous batch id). The files are written under
+exports/.tmp-<batch_id>/, the ledger version that records them is committed, then the folder is renamed into place
+and exports/LATEST replaced: a crash leaves either the previous ledger and no batch, or both new. No change, no
+batch. One publisher at a time (exports/.publish.lock).
 """
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ import io
 import json
 import os
 import secrets
-import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -25,6 +27,8 @@ import polars as pl
 
 from creditwh.errors import CreditwhError
 from creditwh.settings import CONTRACTS_DIR, PUBLICATION_SCHEMAS_DIR
+from publication import ledger as ledger_mod
+from publication.masking import mask_record
 
 RECORD_TYPE = "administrative_penalty"
 CONTRACT = "samr_penalties"
@@ -33,6 +37,12 @@ RECEIVER_SETTINGS = Path(__file__).with_name("receiver.yaml")
 LINEAGE = ["_feed", "_run_id", "_file_name", "_file_sha256", "_source_row"]
 LONG_TERM = "2099/12/31"  # how the 双公示 standard writes "no end"; the warehouse stores it as NULL
 MAX_REJECTED_LISTED = 100
+OPERATIONS = ("add", "update", "withdraw")
+# Why a record the receiver shows is withdrawn: the exclusion reasons of select_candidates, with "outside the
+# publicity period" told apart by side, and a record gone from the warehouse.
+WITHDRAW_REASONS = ("publicity_period_ended", "publicity_not_started", "outside_publicity_period",
+                    "held_back_by_quality_gate", "warning_only_not_published", "subject_not_identified",
+                    "fails_publication_schema", "removed_from_warehouse")
 
 
 class PublicationBlocked(CreditwhError):
@@ -50,6 +60,13 @@ class PublishResult:
     rejected: list[dict] = field(default_factory=list)       # failed the schema: record_id, errors (first 100)
     gate_run_id: str | None = None
     dry_run: bool = False
+    operations: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OPERATIONS, 0))  # in this batch
+    withdraw_reasons: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0                 # publishable, and the receiver was already sent exactly this
+    waiting_for_correction: int = 0    # rejected by the receiver for a lasting reason, not changed since
+    previous_batch_id: str | None = None
+    message: str | None = None         # what happened, for a person (e.g. why no batch was written)
+    recovered: list[str] = field(default_factory=list)      # what this run repaired after a crashed one
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -58,6 +75,10 @@ class PublishResult:
 # ------------------------------------------------------------------------------------------- the record format
 def schema_text() -> str:
     return (PUBLICATION_SCHEMAS_DIR / SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+def schema_sha256() -> str:
+    return hashlib.sha256(schema_text().encode("utf-8")).hexdigest()
 
 
 def _contract_columns():
@@ -74,7 +95,8 @@ def field_codes() -> dict[str, str]:
 def published_records(candidates: pl.DataFrame) -> pl.DataFrame:
     """Warehouse rows -> published records: the field codes of the contract, values as the standard writes them,
     in the schema's field order, nothing internal."""
-    exprs = [pl.col("penalty_id").alias("record_id"), pl.lit("add").alias("operation")]
+    exprs = [pl.col("penalty_id").alias("record_id"), pl.lit("add").alias("operation"),
+             pl.lit(None, dtype=pl.String).alias("withdraw_reason")]
     for c in _contract_columns():
         if c.name == "uscc":
             value = pl.col("entity_uscc")  # the resolved, checked USCC (also for a registration number sent)
@@ -145,7 +167,8 @@ def check_gate(quality_dir: Path, warehouse: Path, as_of: date) -> tuple[dict, s
 
 
 def select_candidates(warehouse: Path, held_ids: set[str], as_of: date) -> tuple[pl.DataFrame, dict[str, int], int]:
-    """The publishable rows (sorted by penalty_id), the excluded ones counted by reason, and the rows read."""
+    """Every row of fct_penalty sorted by penalty_id, with `_excluded` = the first reason it may not be shown on
+    `as_of` (null = publishable); the excluded rows counted by reason; the rows read."""
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -158,63 +181,206 @@ def select_candidates(warehouse: Path, held_ids: set[str], as_of: date) -> tuple
         ("outside_publicity_period", ~in_window.fill_null(False)),
     ]
     reason = pl.coalesce([pl.when(cond).then(pl.lit(name)) for name, cond in reasons])
-    penalties = penalties.with_columns(reason.alias("_excluded"))
+    penalties = penalties.with_columns(reason.alias("_excluded")).sort("penalty_id")
     excluded = dict(penalties.filter(pl.col("_excluded").is_not_null()).group_by("_excluded").len().iter_rows())
-    return penalties.filter(pl.col("_excluded").is_null()).sort("penalty_id"), excluded, penalties.height
+    return penalties, excluded, penalties.height
+
+
+def _withdraw_reasons(penalties: pl.DataFrame, as_of: date) -> dict[str, str]:
+    """penalty_id -> why the receiver must stop showing it, for every row that may not be shown."""
+    side = (pl.when(pl.col("publicity_end") <= as_of).then(pl.lit("publicity_period_ended"))
+            .when(pl.col("publicity_start") > as_of).then(pl.lit("publicity_not_started"))
+            .otherwise(pl.lit("outside_publicity_period")))
+    why = (pl.when(pl.col("_excluded") == "outside_publicity_period").then(side)
+           .otherwise(pl.col("_excluded")))
+    rows = penalties.filter(pl.col("_excluded").is_not_null()).select("penalty_id", why.alias("why"))
+    return dict(rows.iter_rows())
+
+
+# ------------------------------------------------------------------------------------------------------ the plan
+@dataclass
+class Operation:
+    record_id: str
+    operation: str
+    record: dict          # as published: every schema field, operation and withdraw_reason set
+    content_hash: str
+    provenance: dict
+
+
+def plan_operations(rows: dict[str, dict], desired: dict[str, tuple[dict, dict]], gone: dict[str, str],
+                    hashes: dict[str, str] | None = None):
+    """What the next batch must carry, from the ledger `rows` (record_id -> ledger row), the records that may be
+    shown (record_id -> (record, provenance)) and why the others may not (record_id -> withdraw reason).
+
+    Compared with what was last *sent* unless the receiver rejected it: a record waiting for its receipt is not
+    sent again (nothing twice without need); a rejected one goes again when the reason is transient or its content
+    changed. `hashes`: content hashes already computed (record_id -> hash). Returns the operations sorted by
+    record_id, the unchanged count and the waiting-for-correction count.
+    """
+    ops: list[Operation] = []
+    unchanged = waiting = 0
+    for rid in sorted(set(rows) | set(desired)):
+        row = rows.get(rid)
+        if rid in desired:
+            record, origin = desired[rid]
+            digest = (hashes or {}).get(rid) or ledger_mod.content_hash(record)
+            if row is None:
+                op = "add"
+            elif row["status"] == "rejected":
+                wrong_guess = row["last_operation"] == "update" and not row["receiver_holds"]
+                if not (row["transient"] or digest != row["content_hash"] or wrong_guess
+                        or row["last_operation"] == "withdraw"):
+                    waiting += 1
+                    continue
+                op = "update" if row["receiver_holds"] else "add"
+            elif row["last_operation"] == "withdraw":
+                op = "add"
+            elif digest == row["content_hash"]:
+                unchanged += 1
+                continue
+            else:
+                op = "update"
+            ops.append(Operation(rid, op, record | {"operation": op, "withdraw_reason": None}, digest, origin))
+            continue
+        if row is None:
+            continue
+        reason = gone.get(rid, "removed_from_warehouse")
+        if row["status"] == "rejected":
+            if not row["receiver_holds"]:
+                continue  # the receiver never showed it (or already took it down): nothing to take back
+            if row["last_operation"] == "withdraw" and not row["transient"]:
+                waiting += 1
+                continue
+        elif row["last_operation"] == "withdraw":
+            continue
+        record = json.loads(row["record_json"])
+        ops.append(Operation(rid, "withdraw", record | {"operation": "withdraw", "withdraw_reason": reason},
+                             row["content_hash"], json.loads(row["provenance_json"] or "{}")))
+    return ops, unchanged, waiting
+
+
+def _sent_state(state: ledger_mod.LedgerState, ops: list[Operation], batch_id: str) -> ledger_mod.LedgerState:
+    """The ledger once `ops` are sent in `batch_id`: each record pending, the history one `sent` event longer."""
+    rows = state.rows()
+    at = ledger_mod.now_iso()
+    events = []
+    for op in ops:
+        previous = rows.get(op.record_id)
+        content = {k: v for k, v in op.record.items() if k not in ("operation", "withdraw_reason")}
+        rows[op.record_id] = {
+            "record_id": op.record_id, "record_type": RECORD_TYPE, "content_hash": op.content_hash,
+            "record_json": json.dumps(content, ensure_ascii=False, allow_nan=False),
+            "provenance_json": json.dumps(op.provenance, ensure_ascii=False, default=str),
+            "last_operation": op.operation, "withdraw_reason": op.record["withdraw_reason"], "batch_id": batch_id,
+            "status": "pending", "reason_code": None, "reason_message": None, "transient": None,
+            "receiver_holds": bool(previous and previous["receiver_holds"]),
+            "acknowledged_batch_id": previous["acknowledged_batch_id"] if previous else None,
+        }
+        events.append({"commit_id": batch_id, "at": at, "batch_id": batch_id, "record_id": op.record_id,
+                       "event": "sent", "operation": op.operation, "content_hash": op.content_hash,
+                       "withdraw_reason": op.record["withdraw_reason"], "reason_code": None, "message": None,
+                       "receipt_file": None})
+    ledger = pl.DataFrame(list(rows.values()), schema=ledger_mod.LEDGER_SCHEMA)
+    history = pl.concat([state.history, pl.DataFrame(events, schema=ledger_mod.HISTORY_SCHEMA)])
+    return ledger_mod.LedgerState(commit_id=batch_id, batches=state.batches + [batch_id], receipts=state.receipts,
+                                  schema_sha256=schema_sha256(), ledger=ledger, history=history)
 
 
 # ------------------------------------------------------------------------------------------------------ the run
 def publish_penalties(warehouse_path: Path, quality_dir: Path, exports_dir: Path, as_of: date,
                       dry_run: bool = False) -> PublishResult:
-    """Publish the penalties of `warehouse_path` that the gate in `quality_dir` lets through, as one batch under
-    `exports_dir`. Raises PublicationBlocked (recorded in exports/_failures/) if the gate does not allow it.
-    `dry_run`: check, select and validate, write nothing."""
+    """Publish what changed in the penalties of `warehouse_path` that the gate in `quality_dir` lets through, as
+    one batch under `exports_dir`; no change, no batch (result.batch_id None, result.message says so). Raises
+    PublicationBlocked (recorded in exports/_failures/) if the gate does not allow it. `dry_run`: check, select,
+    validate and plan against the ledger, write nothing."""
     warehouse, quality_dir, exports = Path(warehouse_path), Path(quality_dir), Path(exports_dir)
     if dry_run:
-        return _prepare(warehouse, quality_dir, as_of, dry_run=True)[0]
+        state = ledger_mod.load(exports)
+        result, _ops, _gate = _prepare(warehouse, quality_dir, as_of, state, exports, dry_run=True)
+        return result
     exports.mkdir(parents=True, exist_ok=True)
     try:
         with _publisher_lock(exports):
-            for stale in exports.glob(".tmp-*"):  # a batch a crashed run left half-written
-                shutil.rmtree(stale, ignore_errors=True)
-            result, records, lines, provenance, gate = _prepare(warehouse, quality_dir, as_of, dry_run=False)
-            receiver = _receiver()["csv"]
-            order = list(json.loads(schema_text())["properties"])
-            table = csv_bytes(records, order, receiver["encoding"], receiver["formula_prefixes"])
+            state, recovered = ledger_mod.recover(exports)
+            result, ops, gate = _prepare(warehouse, quality_dir, as_of, state, exports, dry_run=False)
+            result.recovered = recovered
+            if not ops:
+                return result
             batch_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-            batch_dir = write_batch(exports, batch_id, as_of, lines, provenance, result, gate,
-                                    csv_table=(table, receiver["encoding"]))
+            batch_dir = write_batch(exports, batch_id, as_of, ops, result, gate, state)
     except PublicationBlocked as exc:
         _record_failure(exports, as_of, str(exc))
         raise
     result.batch_id, result.batch_dir = batch_id, str(batch_dir)
+    result.message = (f"batch {batch_id}: " + ", ".join(f"{n} {op}" for op, n in result.operations.items() if n)
+                      + f"; {result.unchanged} unchanged")
     return result
 
 
-def _prepare(warehouse: Path, quality_dir: Path, as_of: date, dry_run: bool):
+def _prepare(warehouse: Path, quality_dir: Path, as_of: date, state: ledger_mod.LedgerState, exports: Path,
+             dry_run: bool):
     import jsonschema
 
     gate, held_ids = check_gate(quality_dir, warehouse, as_of)
-    candidates, excluded, read = select_candidates(warehouse, held_ids, as_of)
+    penalties, excluded, read = select_candidates(warehouse, held_ids, as_of)
+    gone = _withdraw_reasons(penalties, as_of)
+    publishable = penalties.filter(pl.col("_excluded").is_null())
     validator = jsonschema.Draft202012Validator(json.loads(schema_text()))
-    records, lines, provenance, rejected = [], [], [], []
-    origins = candidates.select(LINEAGE).iter_rows(named=True)
-    for record, origin in zip(published_records(candidates).iter_rows(named=True), origins):
+    rows = state.rows()
+    # Validation is most of a run's time; a record sent before with this very content, under this very schema,
+    # was validated then. Any other record (new, changed, or the schema changed) is validated now.
+    same_schema = state.schema_sha256 == schema_sha256()
+    desired, hashes, rejected = {}, {}, []
+    origins = publishable.select(LINEAGE).iter_rows(named=True)
+    for record, origin in zip(published_records(publishable).iter_rows(named=True), origins):
+        record = mask_record(record)
+        rid = record["record_id"]
+        hashes[rid] = ledger_mod.content_hash(record)
+        sent = rows.get(rid)
+        if (same_schema and sent is not None and sent["content_hash"] == hashes[rid]
+                and sent["last_operation"] != "withdraw"):
+            desired[rid] = (record, origin)
+            continue
         errors = sorted(validator.iter_errors(record), key=lambda e: list(e.absolute_path))
         if errors:  # never send what the receiver's contract rejects; list it, publish the rest
             rejected.append({"record_id": record["record_id"],
                              "errors": [f"{'/'.join(map(str, e.absolute_path)) or '(record)'}: {e.message}"
                                         for e in errors]})
+            gone[record["record_id"]] = "fails_publication_schema"
             continue
-        records.append(record)
-        lines.append(json.dumps(record, ensure_ascii=False, allow_nan=False))
-        provenance.append(json.dumps({"record_id": record["record_id"], **origin}, ensure_ascii=False))
+        desired[record["record_id"]] = (record, origin)
     if rejected:
         excluded["fails_publication_schema"] = len(rejected)
-    result = PublishResult(batch_id=None, batch_dir=None, as_of=as_of.isoformat(), records=len(lines),
-                           candidates=read, excluded=dict(sorted(excluded.items())), rejected=rejected[:MAX_REJECTED_LISTED],
-                           gate_run_id=gate.get("run_id"), dry_run=dry_run)
-    return result, records, lines, provenance, gate
+    ops, unchanged, waiting = plan_operations(rows, desired, gone, hashes)
+    for op in ops:  # a withdraw repeats content validated when it was sent; the schema may have changed since
+        errors = list(validator.iter_errors(op.record)) if op.operation == "withdraw" else []
+        if errors:
+            raise PublicationBlocked(f"the withdraw of record {op.record_id} does not validate against "
+                                     f"{SCHEMA_FILE} ({errors[0].message}): the schema changed incompatibly since "
+                                     "the record was sent; fix the schema before publishing")
+    operations = dict.fromkeys(OPERATIONS, 0)
+    reasons: dict[str, int] = {}
+    for op in ops:
+        operations[op.operation] += 1
+        if op.operation == "withdraw":
+            reasons[op.record["withdraw_reason"]] = reasons.get(op.record["withdraw_reason"], 0) + 1
+    previous = state.batches[-1] if state.batches else _latest(exports)
+    result = PublishResult(batch_id=None, batch_dir=None, as_of=as_of.isoformat(), records=len(ops),
+                           candidates=read, excluded=dict(sorted(excluded.items())),
+                           rejected=rejected[:MAX_REJECTED_LISTED], gate_run_id=gate.get("run_id"), dry_run=dry_run,
+                           operations=operations, withdraw_reasons=dict(sorted(reasons.items())),
+                           unchanged=unchanged, waiting_for_correction=waiting, previous_batch_id=previous)
+    if not ops:
+        result.message = (f"no batch written: nothing changed since batch {previous}" if previous
+                          else "no batch written: nothing to publish")
+    elif dry_run:
+        result.message = "would send " + ", ".join(f"{n} {op}" for op, n in operations.items() if n)
+    return result, ops, gate
+
+
+def _latest(exports: Path) -> str | None:
+    latest = Path(exports) / "LATEST"
+    return latest.read_text(encoding="utf-8").strip() if latest.exists() else None
 
 
 @contextmanager
@@ -249,46 +415,49 @@ def _fsync_write(path: Path, data: bytes) -> dict:
     return {"name": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_batch(exports: Path, batch_id: str, as_of: date, lines: list[str], provenance: list[str],
-                result: PublishResult, gate: dict, csv_table: tuple[bytes, str]) -> Path:
-    latest = exports / "LATEST"
-    previous = latest.read_text(encoding="utf-8").strip() if latest.exists() else None
+def write_batch(exports: Path, batch_id: str, as_of: date, ops: list[Operation], result: PublishResult,
+                gate: dict, state: ledger_mod.LedgerState) -> Path:
+    """Write the batch, commit the ledger that records it, then show the batch (see the module docstring)."""
+    receiver = _receiver()["csv"]
+    order = list(json.loads(schema_text())["properties"])
+    records = [{k: op.record[k] for k in order} for op in ops]
+    lines = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in records)
+    provenance = "".join(json.dumps({"record_id": op.record_id, "operation": op.operation, **op.provenance},
+                                    ensure_ascii=False, default=str) + "\n" for op in ops)
     tmp = exports / f".tmp-{batch_id}"
     tmp.mkdir()
+    table = csv_bytes(records, order, receiver["encoding"], receiver["formula_prefixes"])
     files = [
-        _fsync_write(tmp / "penalties.jsonl", "".join(line + "\n" for line in lines).encode("utf-8")),
-        _fsync_write(tmp / "penalties.csv", csv_table[0]) | {"encoding": csv_table[1]},
-        _fsync_write(tmp / "provenance.jsonl", "".join(line + "\n" for line in provenance).encode("utf-8")),
+        _fsync_write(tmp / "penalties.jsonl", lines.encode("utf-8")),
+        _fsync_write(tmp / "penalties.csv", table) | {"encoding": receiver["encoding"]},
+        _fsync_write(tmp / "provenance.jsonl", provenance.encode("utf-8")),
         _fsync_write(tmp / SCHEMA_FILE, schema_text().encode("utf-8")),
     ]
     manifest = {
         "batch_id": batch_id,
-        "previous_batch_id": previous,
+        "previous_batch_id": result.previous_batch_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "as_of": as_of.isoformat(),
         "record_types": {RECORD_TYPE: {"file": "penalties.jsonl", "csv": "penalties.csv", "schema": SCHEMA_FILE,
-                                       "records": len(lines), "operations": {"add": len(lines)}}},
-        "counts": {"records": len(lines), "candidates": result.candidates, "excluded": result.excluded},
+                                       "records": len(records), "operations": result.operations,
+                                       "withdraw_reasons": result.withdraw_reasons}},
+        "counts": {"records": len(records), "candidates": result.candidates, "excluded": result.excluded,
+                   "unchanged": result.unchanged, "waiting_for_correction": result.waiting_for_correction},
+        "last_acknowledged_batch_id": state.last_acknowledged_batch(),
         "quality_gate": {k: gate.get(k) for k in ("run_id", "as_of", "records", "held_back_records",
                                                   "critical_failure_rate")},
         "rejected": result.rejected,  # the first MAX_REJECTED_LISTED; the count is counts.excluded
         "files": files,
     }
     _fsync_write(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-    _fsync_dir(tmp)
+    ledger_mod.fsync_dir(tmp)
+    ledger_mod.pause_point("batch_written")
+    ledger_mod.stage(exports, _sent_state(state, ops, batch_id), batch_id, kind="batch")
+    ledger_mod.pause_point("ledger_staged")
+    ledger_mod.commit(exports, batch_id)
+    ledger_mod.pause_point("ledger_committed")
     final = exports / batch_id
     os.rename(tmp, final)
-    _fsync_dir(exports)
-    pointer = exports / ".LATEST.tmp"
-    _fsync_write(pointer, (batch_id + "\n").encode("utf-8"))
-    os.replace(pointer, latest)
-    _fsync_dir(exports)
+    ledger_mod.fsync_dir(exports)
+    ledger_mod.replace_latest(exports, batch_id)
     return final

@@ -1,6 +1,7 @@
 """Publication batches on a hand-made warehouse: what is exported, schema validity, hashes, atomicity, refusals.
 
-The warehouse builders come from tests/test_quality.py (one fixture for the gate and the export).
+The warehouse builders come from tests/test_quality.py (one fixture for the gate and the export). The warehouse and
+the gate's result are built once for the module (publication only reads them); each test gets its own exports/.
 """
 from __future__ import annotations
 
@@ -28,8 +29,7 @@ SCHEMA = json.loads((PUBLICATION_SCHEMAS_DIR / "administrative_penalty.schema.js
 EXCLUDED = {"p1", "p2", "p3", "p5", "p6", "p8"}
 
 
-@pytest.fixture()
-def world(tmp_path):
+def make_world(tmp_path):
     """40 penalties: 34 publishable on AS_OF, one of each reason not to publish, and some edge cases."""
     rows = [penalty(f"p{i}") for i in range(1, 41)]
     rows[0] |= {"penalty_categories": "警告", "severity": "warning_only", "is_published_type": False,
@@ -51,6 +51,17 @@ def world(tmp_path):
     gate = validate_penalties(warehouse, quality_dir, run_id="r1", as_of=AS_OF)
     assert not gate.blocked and gate.held_back_records == 1
     return warehouse, quality_dir, exports
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory):
+    warehouse, quality_dir, _ = make_world(tmp_path_factory.mktemp("world"))
+    return warehouse, quality_dir
+
+
+@pytest.fixture()
+def world(gated, tmp_path):
+    return (*gated, tmp_path / "exports")
 
 
 def latest(exports):
@@ -90,11 +101,11 @@ def test_every_line_is_valid_and_maps_the_contract_fields(world):
         validator.validate(record)
         assert list(record) == list(SCHEMA["properties"])       # every field, always, in the schema's order
     contract_codes = {c.source for c in load_contract(CONTRACTS_DIR / "samr_penalties.yaml").columns}
-    assert set(SCHEMA["properties"]) == contract_codes | {"record_id", "operation", "CF_GSJZQ"}
+    assert set(SCHEMA["properties"]) == contract_codes | {"record_id", "operation", "withdraw_reason", "CF_GSJZQ"}
 
     clean = records[pid("p12")]
     assert clean | {"record_id": None} == {
-        "record_id": None, "operation": "add", "CF_XDR_MC": "泰安市示例贸易有限公司", "CF_XDR_LB": "法人及非法人组织",
+        "record_id": None, "operation": "add", "withdraw_reason": None, "CF_XDR_MC": "泰安市示例贸易有限公司", "CF_XDR_LB": "法人及非法人组织",
         "CF_XDR_SHXYM": GOOD_USCC, "CF_XDR_GSZC": None, "CF_FRDB": "张三", "CF_WSH": "泰市监处罚〔2026〕p12号",
         "CF_WFXW": "虚假宣传", "CF_SY": "发布虚假广告", "CF_YJ": "《中华人民共和国广告法》第五十五条", "CF_CFLB": "罚款",
         "CF_NR": "罚款1.5万元", "CF_NR_FK": 1.5, "CF_NR_WFFF": None, "CF_JDRQ": "2026/03/01", "CF_YXQ": "2026/09/01",
@@ -114,8 +125,9 @@ def test_manifest_hashes_counts_and_provenance_match_the_files(world):
     batch, manifest = latest(exports)
     assert manifest["batch_id"] == result.batch_id == batch.name and manifest["previous_batch_id"] is None
     assert manifest["as_of"] == "2026-11-25" and manifest["quality_gate"]["run_id"] == "r1"
-    assert manifest["record_types"]["administrative_penalty"]["operations"] == {"add": 34}
-    assert manifest["counts"] == {"records": 34, "candidates": 40, "excluded": result.excluded}
+    assert manifest["record_types"]["administrative_penalty"]["operations"] == {"add": 34, "update": 0, "withdraw": 0}
+    assert manifest["counts"] == {"records": 34, "candidates": 40, "excluded": result.excluded, "unchanged": 0,
+                                  "waiting_for_correction": 0}
     assert manifest["rejected"] == []
     assert {f["name"] for f in manifest["files"]} == {p.name for p in batch.iterdir()} - {"manifest.json"}
     for f in manifest["files"]:
@@ -125,7 +137,8 @@ def test_manifest_hashes_counts_and_provenance_match_the_files(world):
         (PUBLICATION_SCHEMAS_DIR / "administrative_penalty.schema.json").read_bytes()
     provenance = jsonl(batch / "provenance.jsonl")
     assert [p["record_id"] for p in provenance] == [r["record_id"] for r in jsonl(batch / "penalties.jsonl")]
-    assert provenance[0].keys() == {"record_id", "_feed", "_run_id", "_file_name", "_file_sha256", "_source_row"}
+    assert provenance[0].keys() == {"record_id", "operation", "_feed", "_run_id", "_file_name", "_file_sha256",
+                                    "_source_row"}
     by_id = {p["record_id"]: p for p in provenance}
     assert by_id[pid("p12")]["_source_row"] == 12 and by_id[pid("p12")]["_file_name"] == "penalties_20261124.csv"
 
@@ -144,15 +157,20 @@ def test_the_csv_is_in_the_receivers_encoding_and_formula_cells_are_neutralised(
     assert record["CF_SY"].startswith("=HYPERLINK")  # the JSON keeps the value as sent
 
 
-def test_same_input_gives_identical_files_and_batches_chain(world):
+def test_same_input_gives_identical_files_and_a_second_run_writes_no_batch(world, tmp_path):
     warehouse, quality_dir, exports = world
     first = publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
-    second = publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
-    assert first.batch_id != second.batch_id
+    elsewhere = publish_penalties(warehouse, quality_dir, tmp_path / "other_exports", as_of=AS_OF)
+    assert first.batch_id != elsewhere.batch_id
     for name in ("penalties.jsonl", "penalties.csv", "provenance.jsonl"):
-        assert (exports / first.batch_id / name).read_bytes() == (exports / second.batch_id / name).read_bytes()
-    _, manifest = latest(exports)
-    assert manifest["batch_id"] == second.batch_id and manifest["previous_batch_id"] == first.batch_id
+        assert (exports / first.batch_id / name).read_bytes() == \
+            (tmp_path / "other_exports" / elsewhere.batch_id / name).read_bytes()
+
+    again = publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
+    assert again.batch_id is None and again.records == 0 and again.unchanged == 34
+    assert again.message == f"no batch written: nothing changed since batch {first.batch_id}"
+    assert batch_dirs(exports) == [first.batch_id]
+    assert (exports / "LATEST").read_text(encoding="utf-8") == first.batch_id + "\n"
 
 
 def test_a_record_the_schema_rejects_is_listed_not_published(world, monkeypatch):
@@ -183,15 +201,12 @@ def test_a_crash_while_writing_leaves_no_batch(world, monkeypatch):
         publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
     assert batch_dirs(exports) == [] and not (exports / "LATEST").exists()
 
+    assert len(list(exports.glob(".tmp-*"))) == 1 and not (exports / "_ledger" / "CURRENT").exists()
+
     monkeypatch.setattr(export, "_fsync_write", real)
     good = publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)   # cleans the half-written batch
     assert not list(exports.glob(".tmp-*")) and batch_dirs(exports) == [good.batch_id]
-
-    monkeypatch.setattr(export, "_fsync_write", crash_on_manifest)
-    with pytest.raises(OSError):
-        publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF)
-    assert (exports / "LATEST").read_text(encoding="utf-8") == good.batch_id + "\n"
-    assert batch_dirs(exports) == [good.batch_id] and len(list(exports.glob(".tmp-*"))) == 1
+    assert good.records == 34 and good.operations["add"] == 34   # nothing was taken as sent by the crashed run
 
 
 def test_one_publisher_at_a_time(world):
@@ -209,6 +224,7 @@ def test_dry_run_counts_and_validates_without_writing(world):
     warehouse, quality_dir, exports = world
     result = publish_penalties(warehouse, quality_dir, exports, as_of=AS_OF, dry_run=True)
     assert result.records == 34 and result.dry_run and result.batch_id is None and not exports.exists()
+    assert result.operations == {"add": 34, "update": 0, "withdraw": 0} and result.message == "would send 34 add"
 
 
 # ------------------------------------------------------------------------------------------------------ refusals
@@ -229,8 +245,8 @@ def test_a_blocked_or_missing_gate_publishes_nothing_and_records_why(tmp_path):
     assert all(f["as_of"] == "2026-11-25" for f in failures)
 
 
-def test_a_gate_result_about_other_data_is_refused(world):
-    warehouse, quality_dir, exports = world
+def test_a_gate_result_about_other_data_is_refused(tmp_path):
+    warehouse, quality_dir, exports = make_world(tmp_path)   # this test spoils the gate's files: its own world
     with pytest.raises(PublicationBlocked, match="validated as of 2026-11-25, publication is as of 2026-11-24"):
         publish_penalties(warehouse, quality_dir, exports, as_of=date(2026, 11, 24))
 
