@@ -1,8 +1,10 @@
 """The warehouse built by dbt on a hand-made landing (tests/fixtures/landing.py): concrete answers, not smoke.
 
-One module fixture builds the warehouse twice with the same landing and as-of date — the second time over the
-same file, as the daily build does — and keeps what the first build produced for the reproducibility test. With
-one failing build of a single model the module takes 45-60 s on a 2-core machine.
+The landing is the fixture's plus a third registry run (RUN_3, 2026-06-01) that changes two entities, for the
+type-2 history. One module fixture builds the warehouse three times over the same file, as the daily build does:
+as of a past date PAST, as of AS_OF (the build the tests read), and as of PAST again — a past date rebuilt after a
+later one must give identical rows. With one failing build of a single model the module takes about 2 minutes with
+the 2 cores shared by four agents (load average 4); dbt's per-node overhead (279 nodes a build) is most of it.
 """
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ import yaml
 
 from creditwh.settings import CONTRACTS_DIR
 from creditwh.warehouse import BuildResult, WarehouseBuildError, build, open_read_only
-from tests.fixtures.landing import AS_OF, ENTITIES, RUN_2, UNKNOWN_USCC, uscc, write_landing
+from tests.fixtures import landing as fixture_landing
+from tests.fixtures.landing import AS_OF, ENTITIES, RUN_2, UNKNOWN_USCC, uscc, write_feed, write_landing
 
 LINEAGE = ["_issues", "_feed", "_run_id", "_file_name", "_file_sha256", "_source_row", "_loaded_at"]
 
 
-REPRODUCED = {"fct_entity_credit_index": "entity_uscc", "fct_credit_event": "event_id", "fct_penalty": "penalty_id",
-              "dim_entity": "uscc"}
+REPRODUCED = {"fct_entity_credit_index": "entity_uscc", "fct_entity_credit_contribution": "entity_uscc, contribution_id",
+              "fct_entity_credit_dimension_score": "entity_uscc, dimension", "fct_credit_event": "event_id",
+              "fct_penalty": "penalty_id", "dim_entity": "uscc", "dim_entity_history": "uscc, valid_from"}
+PAST = date(2026, 3, 31)  # a month-end before the first ingestion run, under methodology v1
+RUN_3 = "20260601T020000-9c0d1e2f"  # a registry run that changes E02 and E03 (type-2 history)
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
@@ -28,20 +34,39 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         return {t: c.execute(f"select * from {t} order by {key}").fetchall() for t, key in REPRODUCED.items()}
 
 
+def write_registry_run_3(landing: Path) -> None:
+    fixture_landing.LOADED_AT.setdefault(RUN_3, fixture_landing.LOADED_AT[RUN_2].replace(month=6, day=1))
+    records = fixture_landing._registry(RUN_2)
+    for rec in records:
+        if rec["uscc"] == uscc("E02"):
+            rec.update(legal_rep_name="李02", park=None)
+        if rec["uscc"] == uscc("E03"):
+            rec.update(industry_code="C3011")
+    write_feed(landing, "samr_entity_registry", RUN_3, records, "registry_20260601.csv")
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("warehouse")
     landing = write_landing(root / "landing")
+    write_registry_run_3(landing)
     warehouse = root / "build" / "warehouse.duckdb"
-    first = build(landing, warehouse, as_of=AS_OF)
-    first_tables = snapshot(warehouse)
+    past = build(landing, warehouse, as_of=PAST)
+    past_tables = snapshot(warehouse)
     second = build(landing, warehouse, as_of=AS_OF)  # the same file rebuilt (dbt reuses its parse: faster)
-    return {"root": root, "landing": landing, "first": first, "first_tables": first_tables, "second": second}
+    second_tables = snapshot(warehouse)
+    copy = root / "as_of" / "warehouse.duckdb"
+    copy.parent.mkdir()
+    copy.write_bytes(warehouse.read_bytes())  # what the tests read; the build file is rebuilt as of PAST below
+    past_again = build(landing, warehouse, as_of=PAST)
+    return {"root": root, "landing": landing, "first": past, "past_tables": past_tables, "second": second,
+            "second_tables": second_tables, "published": copy, "past_again": past_again,
+            "past_again_tables": snapshot(warehouse)}
 
 
 @pytest.fixture(scope="module")
 def con(built):
-    with open_read_only(built["second"].warehouse) as connection:
+    with open_read_only(built["published"]) as connection:
         yield connection
 
 
@@ -62,17 +87,24 @@ def test_the_build_runs_every_node_and_reports_it(built):
     result: BuildResult = built["first"]
     totals = result.totals
     assert totals["failed"] == 0 and totals["skipped"] == 0 and totals["warned"] == 0, result.failed_nodes
-    assert totals["models"] == 25 and totals["seeds"] == 6 and totals["unit_tests"] == 2
-    assert totals["data_tests"] > 100
+    assert totals["models"] == 35 and totals["seeds"] == 8 and totals["unit_tests"] == 5
+    assert totals["data_tests"] > 200
     assert totals["nodes"] == totals["passed"]
     names = {n.name for n in result.nodes}
-    assert {"dim_entity", "fct_credit_event", "fct_penalty", "fct_entity_credit_index", "publicity_rules",
-            "fct_entity_credit_index::credit_index_arithmetic_v0",
-            "int_penalties__classified::penalty_severity_and_publicity_on_each_side_of_2025_12_25"} <= names
+    assert {"dim_entity", "dim_entity_history", "fct_credit_event", "fct_penalty", "fct_entity_credit_index",
+            "fct_entity_credit_contribution", "fct_entity_credit_dimension_score", "fct_entity_credit_index_monthly",
+            "agg_credit_index_monthly", "agg_city_credit_indicators_monthly", "meta_credit_index_query",
+            "publicity_rules", "methodology_dimensions", "methodology_attribute_rules",
+            "int_credit_index__scores::credit_index_arithmetic_v1",
+            "int_credit_index__scores::credit_index_arithmetic_v0",
+            "int_credit_index__contributions::contributions_are_events_known_and_in_force_and_attribute_bands",
+            "int_credit_index__requests::version_in_force_on_each_date",
+            "int_penalties__classified::penalty_severity_and_publicity_on_each_side_of_2025_12_25",
+            "no_overlapping_intervals_dim_entity_history_uscc"} <= names
     # dbt's target and logs live beside the warehouse file, not in the repository
     assert result.target_dir.parent == result.warehouse.parent / "dbt"
     assert (result.target_dir / "run_results.json").is_file() and (result.log_dir / "dbt.log").is_file()
-    assert result.to_json()["totals"] == totals and result.to_json()["as_of"] == AS_OF.isoformat()
+    assert result.to_json()["totals"] == totals and result.to_json()["as_of"] == PAST.isoformat()
 
 
 def test_a_failed_build_names_the_node_and_what_dbt_said(tmp_path):
@@ -118,7 +150,7 @@ def test_dim_entity_is_the_registry_with_a_uscc_latest_version(con):
     dim = {r["uscc"]: r for r in rows(con, "select * from dim_entity")}
     assert set(dim) == {e.uscc for code, e in ENTITIES.items() if code != "R13"}  # R13 has no USCC
     assert dim[uscc("E12")]["registration_status"] == "deregistered" and not dim[uscc("E12")]["is_active"]
-    assert dim[uscc("E12")]["_run_id"] == RUN_2
+    assert dim[uscc("E12")]["_run_id"] == RUN_3  # the latest registry run that sent it
     assert dim[uscc("E07")]["entity_type"] == "sole_trader"
 
 
@@ -207,18 +239,20 @@ def test_every_feed_becomes_credit_events_with_windows(con):
 
 
 # ------------------------------------------------------------------------------------------------ the index
-EXPECTED_INDEX = {  # code: (score, risk_class, colour) as of 2026-06-30, methodology v0 (base 85)
-    "E01": (100.0, "A", "green"),   # 85 + 10 (tax A) + 5 (green) + 2 (inspection) = 102, clamped
-    "E02": (92.0, "A", "green"),    # both minor penalties expired; + 5 (tax B) + 2
-    "E03": (25.0, "D", "red"),      # - 15 - 15 (moderate) - 25 (tax D) - 5 (disclosure failure)
-    "E04": (57.0, "C", "yellow"),   # - 30 (serious) + 2 (blue); its listings were removed
-    "E05": (60.0, "D", "red"),      # - 40 + 10 + 5 = 60 is band C, the serious-dishonest listing forces D
-    "E06": (85.0, "A", "green"),    # warning never in force; court listing removed; inspection expired
-    "E07": (65.0, "B", "blue"),     # - 5 (minor, in force until 2026-07-01) - 15 (moderate)
-    "E08": (85.0, "A", "green"),    # its penalty has a bad check digit and is not resolved
-    "E09": (50.0, "C", "yellow"),   # - 15 (regno-only penalty) - 20 (open abnormal listing)
-    "E10": (25.0, "D", "red"),      # - 30 (serious, bad check digit + regno) - 30 (court listing)
-    "E11": (55.0, "C", "yellow"),   # corrected penalty is minor and expired; - 30 (serious)
+EXPECTED_INDEX = {  # code: (score, risk_class, colour) as of 2026-06-30, methodology v1 (docs/methodology.md)
+    # base: basic_attributes 80 + 10 (established 2012: 10 years or more) = 90 -> 9; operating_dynamics 100 -> 20;
+    # supervision_record 100 -> 40; social_evaluation 70 -> 21; composite 90. A >= 85, B >= 75, C >= 60.
+    "E01": (99.0, "A", "green"),    # social 70 + 20 (tax A) + 10 (green) = 100: + 9
+    "E02": (93.0, "A", "green"),    # both minor penalties expired; social + 10 (tax B): + 3
+    "E03": (45.0, "D", "red"),      # supervision 100 - 30 - 30 - 15 = 25: - 30; social - 50 (tax D): - 15
+    "E04": (67.5, "C", "yellow"),   # supervision - 60 (serious): - 24; social + 5 (blue): + 1.5
+    "E05": (59.0, "D", "red"),      # supervision - 100 (listing, forces D): - 40; social + 30: + 9
+    "E06": (90.0, "A", "green"),    # warning never in force; court listing removed; inspection expired
+    "E07": (74.0, "C", "yellow"),   # supervision - 10 (minor, until 2026-07-01) - 30 (moderate): - 16
+    "E08": (90.0, "A", "green"),    # its penalty has a bad check digit and is not resolved
+    "E09": (70.0, "C", "yellow"),   # supervision - 30 (regno-only moderate): - 12; operating - 40 (open listing): - 8
+    "E10": (51.0, "D", "red"),      # supervision - 60: - 24; social - 50 (open court listing, forces C): - 15
+    "E11": (66.0, "C", "yellow"),   # corrected penalty is minor and expired; supervision - 60 (serious): - 24
 }
 
 
@@ -229,37 +263,145 @@ def test_the_index_scores_and_classes_named_entities(con):
                   index[uscc(code)]["credit_code_colour"]) for code in EXPECTED_INDEX}
     assert got == EXPECTED_INDEX
     assert {r["as_of_date"] for r in index.values()} == {AS_OF}
-    assert {r["methodology_version"] for r in index.values()} == {"v0"}
+    assert {r["methodology_version"] for r in index.values()} == {"v1"}
+    assert {r["base_score"] for r in index.values()} == {89.0}  # 8 + 20 + 40 + 0 + 21 before attribute rules
 
 
-def test_an_active_serious_dishonest_listing_forces_class_d(con):
+def test_an_active_serious_dishonest_listing_forces_class_d_and_a_court_listing_c(con):
     e05 = rows(con, "select * from fct_entity_credit_index where entity_uscc = ?", uscc("E05"))[0]
-    assert (e05["score_risk_class"], e05["forced_risk_class"], e05["risk_class"]) == ("C", "D", "D")
+    assert (e05["score_risk_class"], e05["forced_risk_class"], e05["risk_class"]) == ("D", "D", "D")
     listing = rows(con, "select event_id from fct_credit_event where event_type = 'serious_dishonest_listing' "
                         "and entity_uscc = ?", uscc("E05"))[0]["event_id"]
     assert (e05["top_contribution_1_event_id"], e05["top_contribution_1_points"]) == (listing, -40.0)
     assert (e05["negative_events"], e05["positive_events"]) == (1, 2)
+    e10 = rows(con, "select * from fct_entity_credit_index where entity_uscc = ?", uscc("E10"))[0]
+    assert (e10["score_risk_class"], e10["forced_risk_class"], e10["risk_class"]) == ("D", "C", "D")
 
 
 def test_top_contributions_are_ordered_and_tie_broken(con):
     e03 = rows(con, "select * from fct_entity_credit_index where entity_uscc = ?", uscc("E03"))[0]
     events = {(r["event_type"], r["event_date"]): r["event_id"] for r in rows(
         con, "select * from fct_credit_event where entity_uscc = ?", uscc("E03"))}
-    # -25 (tax D), then the two -15 penalties, the later decision first
+    # -15 (tax D: -50 x 30%), then the two -12 penalties (-30 x 40%), the later decision first
     assert [(e03[f"top_contribution_{i}_event_id"], e03[f"top_contribution_{i}_points"]) for i in (1, 2, 3)] == [
-        (events["tax_credit_grade", date(2026, 4, 20)], -25.0),
-        (events["penalty", date(2025, 12, 25)], -15.0),
-        (events["penalty", date(2025, 12, 24)], -15.0),
+        (events["tax_credit_grade", date(2026, 4, 20)], -15.0),
+        (events["penalty", date(2025, 12, 25)], -12.0),
+        (events["penalty", date(2025, 12, 24)], -12.0),
     ]
     e08 = rows(con, "select * from fct_entity_credit_index where entity_uscc = ?", uscc("E08"))[0]
     assert e08["top_contribution_1_event_id"] is None and e08["events_in_force"] == 0
 
 
-def test_the_same_as_of_gives_identical_index_rows(built):
-    again = snapshot(built["second"].warehouse)
+def test_the_explanation_adds_up_to_the_score(con):
+    e03 = uscc("E03")
+    dims = {r["dimension"]: r for r in rows(con, "select * from fct_entity_credit_dimension_score "
+                                                 "where entity_uscc = ?", e03)}
+    assert {d: (r["weight_pct"], r["sub_score"]) for d, r in dims.items()} == {
+        "basic_attributes": (10, 90.0), "operating_dynamics": (20, 100.0), "supervision_record": (40, 25.0),
+        "related_parties": (0, 100.0), "social_evaluation": (30, 20.0)}
+    assert sum(r["weighted_score"] for r in dims.values()) == pytest.approx(45.0)
+    contributions = rows(con, "select * from fct_entity_credit_contribution where entity_uscc = ? "
+                              "order by contribution_rank", e03)
+    assert [(c["dimension"], c["event_type"], c["severity"], c["points"], c["composite_points"])
+            for c in contributions] == [
+        ("social_evaluation", "tax_credit_grade", "D", -50.0, -15.0),
+        ("supervision_record", "penalty", "moderate", -30.0, -12.0),
+        ("supervision_record", "penalty", "moderate", -30.0, -12.0),
+        ("supervision_record", "inspection_result", "disclosure_failure", -15.0, -6.0),
+        ("basic_attributes", "entity_age_years", None, 10.0, 1.0),
+    ]
+    assert contributions[-1]["rule_id"] == "v1_age_10_plus" and contributions[0]["department"] == "tax"
+
+
+# ------------------------------------------------------------------------------------------------ as of the past
+def test_a_past_date_rebuilt_after_a_later_one_gives_identical_rows(built):
     for table in REPRODUCED:
-        assert built["first_tables"][table] == again[table], table
-    assert len(again["fct_entity_credit_index"]) == len(EXPECTED_INDEX)
+        assert built["past_tables"][table] == built["past_again_tables"][table], table
+    assert built["past_again"].as_of == PAST
+    # the index of PAST differs from AS_OF's (the comparison would be empty otherwise)
+    assert built["past_tables"]["fct_entity_credit_index"] != built["second_tables"]["fct_entity_credit_index"]
+
+
+def test_the_past_index_counts_only_what_was_known_and_in_force_then(built, con):
+    with open_read_only(built["root"] / "build" / "warehouse.duckdb") as past:  # rebuilt as of PAST
+        index = {r["entity_uscc"]: r for r in rows(past, "select * from fct_entity_credit_index")}
+    # E12 was deregistered in run 2 (2026-05-02): active, so graded, on 2026-03-31
+    assert uscc("E12") in index and index[uscc("E12")]["as_of_date"] == PAST
+    # E07's penalties (2026-04-01, 2026-05-01) and E03's tax D (2026-04-20) were not known yet
+    assert index[uscc("E07")]["score"] == 90.0
+    assert index[uscc("E03")]["score"] == 90.0 - 24.0  # only the two moderate penalties (supervision 40)
+    # E05's listing (2026-03-15) was: forced D
+    assert index[uscc("E05")]["risk_class"] == "D"
+    # the month-end series of the AS_OF build computed the same rows for PAST
+    monthly = {r[0]: (r[1], r[2]) for r in con.execute(
+        "select entity_uscc, score, risk_class from fct_entity_credit_index_monthly where month_end = ?",
+        [PAST]).fetchall()}
+    assert monthly == {u: (r["score"], r["risk_class"]) for u, r in index.items()}
+
+
+# ------------------------------------------------------------------------------------------------ history
+def test_entity_history_has_a_version_per_change_of_the_registry(con):
+    history = {}
+    for r in rows(con, "select * from dim_entity_history order by uscc, valid_from"):
+        history.setdefault(r["uscc"], []).append(r)
+    assert set(history) == {e.uscc for code, e in ENTITIES.items() if code != "R13"}
+    e02 = history[uscc("E02")]
+    assert [(h["valid_from"], h["valid_to"], h["legal_rep_name"], h["park"], h["is_current"]) for h in e02] == [
+        (date(2012, 3, 1), date(2026, 6, 1), "王02", "青岛信用示范园", False),
+        (date(2026, 6, 1), None, "李02", None, True)]
+    assert [h["recorded_on"] for h in e02] == [date(2026, 4, 15), date(2026, 6, 1)]
+    e12 = history[uscc("E12")]
+    assert [(h["valid_from"], h["valid_to"], h["registration_status"]) for h in e12] == [
+        (date(2012, 3, 1), date(2026, 5, 2), "active"), (date(2026, 5, 2), None, "deregistered")]
+    # runs 1-3 said the same about E01: one version
+    assert [(h["valid_from"], h["valid_to"]) for h in history[uscc("E01")]] == [(date(2012, 3, 1), None)]
+    # dim_entity is the current version
+    current = rows(con, "select * from dim_entity where uscc = ?", uscc("E03"))[0]
+    assert current["industry_code"] == "C3011" and history[uscc("E03")][-1]["industry_code"] == "C3011"
+
+
+@pytest.mark.parametrize("day, legal_rep, status", [
+    (date(2026, 5, 31), "王02", "active"), (date(2026, 6, 1), "李02", "active"), (date(2011, 1, 1), None, None)])
+def test_what_we_knew_about_an_entity_on_a_date_is_one_query(con, day, legal_rep, status):
+    known = rows(con, "select legal_rep_name, registration_status from dim_entity_history "
+                      "where uscc = ? and valid_from <= ? and (valid_to is null or ? < valid_to)",
+                 uscc("E02"), day, day)
+    assert known == ([{"legal_rep_name": legal_rep, "registration_status": status}] if legal_rep else [])
+
+
+# ------------------------------------------------------------------------------------------------ aggregates
+def test_monthly_aggregates_by_area_add_up(con):
+    months = [r[0] for r in con.execute("select distinct month_end from fct_entity_credit_index_monthly "
+                                        "order by 1").fetchall()]
+    assert len(months) == 24 and months[-1] == date(2026, 6, 30) and months[0] == date(2024, 7, 31)
+    versions = dict(con.execute("select month_end, max(methodology_version) from fct_entity_credit_index_monthly "
+                                "group by 1").fetchall())
+    assert versions[date(2025, 12, 31)] == "v0" and versions[date(2026, 1, 31)] == "v1"
+    june = {(r["level"], r["area_code"]): r for r in rows(
+        con, "select * from agg_credit_index_monthly where month_end = ?", date(2026, 6, 30))}
+    assert june["city", "370200"]["entities"] == 11  # E12 deregistered on 2026-05-02
+    assert (june["city", "370200"]["class_a"], june["city", "370200"]["class_c"],
+            june["city", "370200"]["class_d"]) == (4, 4, 3)
+    assert june["division", "370203"]["entities"] == 11
+    assert june["industry_section", "F"]["entities"] == 10 and june["industry_section", "C"]["entities"] == 1
+    assert june["park", "青岛信用示范园"]["entities"] == 1  # E02 left the park on 2026-06-01; E01 stays
+    may = {(r["level"], r["area_code"]): r for r in rows(
+        con, "select * from agg_credit_index_monthly where month_end = ?", date(2026, 5, 31))}
+    assert may["park", "青岛信用示范园"]["entities"] == 2  # E02 was still in the park
+    assert may["industry_section", "F"]["entities"] == 11 and ("industry_section", "C") not in may
+
+
+def test_city_indicators(con):
+    june = rows(con, "select * from agg_city_credit_indicators_monthly where month_end = ?", date(2026, 6, 30))[0]
+    # on a list at 2026-06-30: E05 (serious dishonest), E09 (abnormal), E10 (court)
+    assert (june["serious_dishonest_listed"], june["abnormal_listed"], june["dishonest_debtor_listed"],
+            june["entities_on_a_list"]) == (1, 1, 1, 3)
+    assert june["red_list_entities"] == 2  # tax A in force: E01, E05
+    assert june["penalties_in_month"] == 1 and june["serious_penalties_in_month"] == 1  # E10, 2026-06-01
+    assert june["listed_per_10k_entities"] == pytest.approx(3 * 10000 / 11)
+    may = rows(con, "select * from agg_city_credit_indicators_monthly where month_end = ?", date(2026, 5, 31))[0]
+    assert may["list_removals_in_month"] == 1  # the court removal seen in run 2 (2026-05-02)
+    assert may["penalties_in_month"] == 1  # E07's 2026-05-01 fine
 
 
 def test_readers_cannot_write(built):

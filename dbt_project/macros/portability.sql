@@ -76,3 +76,35 @@
 {% macro spark__null_safe_equal(left, right) -%}
   ({{ left }} <=> {{ right }})
 {%- endmacro %}
+
+
+{# The first day of the month of a DATE, as a DATE. #}
+{% macro month_start(date_expr) -%}
+  {{ return(adapter.dispatch('month_start', 'credit_warehouse')(date_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__month_start(date_expr) -%}
+  cast(date_trunc('month', {{ date_expr }}) as date)
+{%- endmacro %}
+
+{% macro spark__month_start(date_expr) -%}
+  trunc({{ date_expr }}, 'MM')
+{%- endmacro %}
+
+{% macro default__month_start(date_expr) -%}
+  cast({{ dbt.date_trunc('month', date_expr) }} as date)
+{%- endmacro %}
+
+
+{# A SQL string literal holding `text` (the engines escape a quote differently). #}
+{% macro string_literal(text) -%}
+  {{ return(adapter.dispatch('string_literal', 'credit_warehouse')(text)) }}
+{%- endmacro %}
+
+{% macro default__string_literal(text) -%}
+  '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__string_literal(text) -%}
+  '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}

@@ -1,5 +1,6 @@
-{#- Dated rules: for each value of `partition_by`, no two rows' [from_column, to_column] windows overlap
-    (both ends inclusive, NULL = open), so exactly one rule applies on any date. -#}
+{#- Dated rules: for each value of `partition_by` (an empty list = the whole table), no two rows'
+    [from_column, to_column] windows overlap (both ends inclusive, NULL = open), so at most one rule applies on any
+    date. -#}
 {% test no_overlapping_windows(model, partition_by, from_column='effective_from', to_column='effective_to') %}
 with rules as (
     select
