@@ -56,15 +56,21 @@ def _value(column, raw: pl.Expr) -> pl.Expr:
     return n.clean_text(raw)
 
 
-def _notes(column, raw: pl.Expr) -> pl.Expr:
+def _notes(column, raw: pl.Expr, date_format: str = "%Y-%m-%d") -> pl.Expr:
     """What normalisation changed in this column, as a list of notes (for `_issues`)."""
     flags = [
         pl.when(n.is_fullwidth(raw)).then(pl.lit(f"fullwidth:{column.name}")),
         pl.when(n.has_invisible(raw)).then(pl.lit(f"invisible_chars:{column.name}")),
     ]
     if column.type == "date":
+        agreed = pl.any_horizontal(  # fill_null: a null in an OR would leave the note unset
+            n.clean_text(raw).str.strptime(pl.Date, date_format, strict=False).is_not_null(),
+            n.clean_text(raw).is_null(), n.is_excel_serial(raw).fill_null(False),
+            n.is_no_end_date(raw).fill_null(False))
         flags += [pl.when(n.is_excel_serial(raw)).then(pl.lit(f"excel_serial_date:{column.name}")),
-                  pl.when(n.is_no_end_date(raw)).then(pl.lit(f"no_end_date:{column.name}"))]
+                  pl.when(n.is_no_end_date(raw)).then(pl.lit(f"no_end_date:{column.name}")),
+                  # read all the same (normalise knows the departments' spellings), but not as agreed
+                  pl.when(~agreed).then(pl.lit(f"date_format:{column.name}"))]
     if column.type == "amount_wan":
         flags.append(pl.when(n.has_yuan_unit(raw)).then(pl.lit(f"amount_unit_converted:{column.name}")))
     if column.type == "string":  # kept as text; flagged so no export hands it to a spreadsheet as a formula
@@ -72,12 +78,12 @@ def _notes(column, raw: pl.Expr) -> pl.Expr:
     return pl.concat_list(flags).list.drop_nulls()
 
 
-def _normalised(column, raw: pl.Expr) -> list[pl.Expr]:
+def _normalised(column, raw: pl.Expr, date_format: str = "%Y-%m-%d") -> list[pl.Expr]:
     """The typed value, whether the raw cell held anything, and the notes: three columns per source column."""
     return [
         _value(column, raw).alias(column.name),
         n.clean_text(raw).is_not_null().alias(f"__present_{column.name}"),
-        _notes(column, raw).alias(f"__notes_{column.name}"),
+        _notes(column, raw, date_format).alias(f"__notes_{column.name}"),
     ]
 
 
@@ -86,11 +92,11 @@ def _normalise_all(contract: Contract, raw: pl.DataFrame) -> pl.DataFrame:
     column with few distinct values is normalised once per value and joined back; the others cell by cell."""
     repetitive = {c.name for c in contract.columns
                   if c.type in _DISTINCT_TYPES or raw[c.source].n_unique() * 2 < max(raw.height, 1)}
-    per_row = [e for c in contract.columns if c.name not in repetitive for e in _normalised(c, pl.col(c.source))]
+    per_row = [e for c in contract.columns if c.name not in repetitive for e in _normalised(c, pl.col(c.source), contract.date_format)]
     frame = raw.with_columns(per_row)
     for c in contract.columns:
         if c.name in repetitive:
-            lookup = raw.select(pl.col(c.source).unique()).with_columns(_normalised(c, pl.col(c.source)))
+            lookup = raw.select(pl.col(c.source).unique()).with_columns(_normalised(c, pl.col(c.source), contract.date_format))
             frame = frame.join(lookup, on=c.source, how="left", nulls_equal=True, maintain_order="left")
     return frame
 

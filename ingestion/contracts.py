@@ -47,6 +47,7 @@ class Contract:
     path: Path
     department_name: str = ""
     encoding: str = "utf-8"
+    date_format: str = "%Y-%m-%d"  # the agreed spelling; others are read too, but noted (a department to fix)
     sheet: int = 0
     header_row: int = 0
     records_path: str = "data"
@@ -109,6 +110,7 @@ def load_contract(path: Path) -> Contract:
         format=raw["format"], schedule=raw["schedule"], file_pattern=raw["file_pattern"],
         record_type=raw["record_type"], key=tuple(raw["key"]), columns=columns, path=path,
         department_name=raw.get("department_name", ""), encoding=raw.get("encoding", "utf-8"),
+        date_format=raw.get("date_format", "%Y-%m-%d"),
         sheet=raw.get("sheet", 0), header_row=raw.get("header_row", 0),
         records_path=raw.get("records_path", "data"),
         identifier_required_one_of=tuple(raw.get("identifier_required_one_of", [])),

@@ -238,3 +238,25 @@ def test_the_warehouse_fixture_lands_the_same_schema_as_ingestion():
     for feed, contract in load_contracts().items():
         assert set(fixture_schema(feed).names) - {"_feed", "_run_id", "_file_name", "_file_sha256", "_loaded_at"} \
             == set(landed_schema(contract)), feed
+
+
+def test_dates_in_another_spelling_than_the_agreed_one_are_read_and_noted(tmp_path):
+    """A department that agreed on YYYY/MM/DD (the 双公示 spelling) is not noted for it; ISO, Chinese and compact
+    spellings are read into the same date and noted `date_format:<column>` for the department to fix."""
+    import dataclasses
+    from datetime import date
+
+    from ingestion.conform import conform
+    from ingestion.contracts import load_contracts
+
+    contract = dataclasses.replace(load_contracts()["samr_abnormal_list"], date_format="%Y/%m/%d")
+    sent = ["2024/03/05", "2024-03-05", "2024年3月5日", "20240305"]
+    raw = pl.DataFrame({
+        "统一社会信用代码": ["91370983MAE0W5NX7H"] * len(sent), "企业名称": ["甲公司"] * len(sent), "类型": ["列入"] * len(sent),
+        "原因": ["未按规定公示年度报告"] * len(sent), "决定日期": sent, "决定机关": ["某市市场监督管理局"] * len(sent),
+        "决定书文号": [f"市监异〔2024〕{i}号" for i in range(len(sent))], "_source_row": list(range(1, len(sent) + 1)),
+    })
+    loaded = conform(contract, raw, "abnormal.csv").loaded.sort("_source_row")
+    assert loaded["decision_date"].to_list() == [date(2024, 3, 5)] * 4
+    noted = ["date_format:decision_date" in (issues or "") for issues in loaded["_issues"].to_list()]
+    assert noted == [False, True, True, True]
