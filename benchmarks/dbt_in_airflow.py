@@ -55,36 +55,58 @@ def one_build(home: Home, as_of: date) -> dict:
             "state": run["state"], "tasks": len(run["tasks"])}
 
 
-def cosmos_dag(home: Home, as_of: date) -> dict:
-    from airflow.models.pool import Pool
-    from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+COSMOS_DAG_FILE = """# airflow dag: the warehouse build rendered by astronomer-cosmos (benchmark only)
+import os, sys
+from datetime import datetime
+from pathlib import Path
+from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 
+PROJECT = Path(os.environ["BENCH_DBT_PROJECT"])
+dag = DbtDag(
+    dag_id="cosmos_warehouse_build",
+    project_config=ProjectConfig(dbt_project_path=PROJECT, manifest_path=Path(os.environ["BENCH_MANIFEST"])),
+    profile_config=ProfileConfig(profile_name="credit_warehouse", target_name="dev",
+                                 profiles_yml_filepath=PROJECT / "profiles.yml"),
+    execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER,
+                                     dbt_executable_path=str(Path(sys.executable).parent / "dbt")),
+    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+    operator_args={"install_deps": False, "vars": {"as_of_date": os.environ["BENCH_AS_OF"]}},
+    schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
+)
+"""
+
+
+def cosmos_dag(home: Home, as_of: date) -> dict:
+    """The Cosmos DAG must live in a DAG folder (dag.test() syncs the folder's bundle), so it runs in a child
+    interpreter whose Airflow reads a scratch DAG folder holding only it."""
     warehouse = home.root / "cosmos" / "warehouse.duckdb"
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.update({"CREDITWH_LANDING": str(home.landing), "CREDITWH_WAREHOUSE": str(warehouse)})
+    dags = home.root / "cosmos" / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / "cosmos_warehouse_build.py").write_text(COSMOS_DAG_FILE, encoding="utf-8")
     target = home.root / "cosmos" / "target"
     dbt = str(Path(sys.executable).parent / "dbt")
+    env = os.environ | {"CREDITWH_LANDING": str(home.landing), "CREDITWH_WAREHOUSE": str(warehouse),
+                        "BENCH_DBT_PROJECT": str(DBT_PROJECT_DIR), "BENCH_MANIFEST": str(target / "manifest.json"),
+                        "BENCH_AS_OF": as_of.isoformat(), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+                        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.root / 'cosmos' / 'airflow.db'}"}
     subprocess.run([dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                    "--target-path", str(target)], check=True, capture_output=True, cwd=DBT_PROJECT_DIR)
-    Pool.create_or_update_pool("duckdb_cosmos", slots=1, description="cosmos bench", include_deferred=False)
-    dag = DbtDag(
-        dag_id="cosmos_warehouse_build",
-        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=target / "manifest.json"),
-        profile_config=ProfileConfig(profile_name="credit_warehouse", target_name="dev",
-                                     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER,
-                                         dbt_executable_path=dbt),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
-        operator_args={"install_deps": False, "vars": {"as_of_date": as_of.isoformat()}, "pool": "duckdb_cosmos"},
-        schedule=None, start_date=datetime(2026, 1, 1), catchup=False,
-    )
-    started = time.perf_counter()
-    run = dag.test(logical_date=datetime(as_of.year, as_of.month, as_of.day, tzinfo=timezone.utc))
-    states = [str(ti.state) for ti in run.get_task_instances()]
-    return {"variant": "astronomer-cosmos 1.15.1 DbtDag (LOCAL, DBT_RUNNER, one task per model/test/seed)",
-            "seconds": round(time.perf_counter() - started, 1), "state": str(run.state), "tasks": len(states),
-            "failed_tasks": sum(s == "failed" for s in states)}
+                    "--target-path", str(target)], check=True, capture_output=True, cwd=DBT_PROJECT_DIR, env=env)
+    child = ("import json, sys, time\nfrom datetime import datetime, timezone\n"
+             "from airflow.utils import db\nfrom airflow.dag_processing.dagbag import DagBag\n"
+             "db.initdb()\nbag = DagBag(dag_folder=sys.argv[1])\nassert not bag.import_errors, bag.import_errors\n"
+             "day = datetime.fromisoformat(sys.argv[2]).replace(tzinfo=timezone.utc)\n"
+             "started = time.perf_counter()\nrun = bag.dags['cosmos_warehouse_build'].test(logical_date=day)\n"
+             "states = [str(ti.state) for ti in run.get_task_instances()]\n"
+             "print('RESULT ' + json.dumps({'seconds': round(time.perf_counter() - started, 1), 'state': str(run.state),"
+             " 'tasks': len(states), 'failed_tasks': sum(s == 'failed' for s in states)}))\n")
+    proc = subprocess.run([sys.executable, "-c", child, str(dags), as_of.isoformat()], env=env, capture_output=True,
+                          text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        raise SystemExit(f"the Cosmos run failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    return {"variant": "astronomer-cosmos 1.15.1 DbtDag (LOCAL, DBT_RUNNER, one task per model/test/seed)"} | result
 
 
 def write_docs(scale: str, rows: list[dict]) -> None:
