@@ -65,3 +65,11 @@ NO_RETRY = {"retries": 0}
 
 def default_args(**extra) -> dict:
     return {"owner": "credit-warehouse", "on_failure_callback": alert_on_failure, **NO_RETRY, **extra}
+
+
+def log_dbt_nodes(build_result: dict) -> None:
+    """Every dbt node's outcome in the task log (the Airflow UI shows one build task; this is its per-model view)."""
+    nodes = sorted(build_result.get("nodes", []), key=lambda n: (n["resource_type"], n["name"]))
+    for n in nodes:
+        print(f"dbt {n['resource_type']:<9} {n['status']:<8} {n['seconds']:>8.2f} s  {n['name']}"
+              + (f"  ({n['failures']} failing rows)" if n.get("failures") else ""))

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, get_current_context, task
 
-from creditwh.orchestration import WAREHOUSE_WRITER_POOL, _home, default_args, run_as_of
+from creditwh.orchestration import WAREHOUSE_WRITER_POOL, _home, default_args, log_dbt_nodes, run_as_of
 
 
 @dag(
@@ -36,6 +36,7 @@ def credit_pipeline():
         from creditwh import stages
 
         result = stages.build(_home(), as_of=run_as_of(get_current_context()))
+        log_dbt_nodes(result)
         return {"as_of": result["as_of"], "totals": result["totals"]}
 
     @task

@@ -14,7 +14,7 @@ from operator import or_
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from creditwh.orchestration import (EXPORT_ASSET_URI, GATE_ASSET_URI, WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
-                                    _home, default_args, landing_asset_uri, run_as_of)
+                                    _home, default_args, landing_asset_uri, log_dbt_nodes, run_as_of)
 from ingestion.contracts import load_contracts
 
 FEED_ASSETS = [Asset(landing_asset_uri(feed)) for feed in load_contracts()]
@@ -36,6 +36,7 @@ def warehouse_build():
         from creditwh import stages
 
         result = stages.build(_home(), as_of=run_as_of(get_current_context()))
+        log_dbt_nodes(result)
         return {"as_of": result["as_of"], "totals": result["totals"]}
 
     build()

@@ -163,3 +163,24 @@ def test_a_month_backfill_of_the_index_history_is_accepted_by_airflow(pipeline):
     assert proc.returncode == 0, proc.stderr[-2000:]
     days = set(re.findall(r"2026-10-(\d\d)", proc.stdout))
     assert len(days) >= 30, proc.stdout[-2000:]
+
+
+def test_a_bad_batch_is_blocked_end_to_end_and_nothing_is_published(tmp_path):
+    """A department sends 15% of penalties under a mistyped USCC: the whole chain runs in Airflow, the gate blocks
+    the batch with the reason, publication refuses and records why, an alert names the run, no batch exists."""
+    home = Home(tmp_path / "bad").ensure()
+    generate("tiny", 13, home.inbox, defect_rates={"bad_check_digit": 0.15})
+    result = run_dags(home, [("credit_pipeline", datetime(2026, 11, 25, 12, tzinfo=CITY))])
+    run = result["runs"][0]
+    assert run["state"] == "failed"
+    assert run["tasks"] == {"ingest": "success", "build": "success", "validate": "success", "publish": "failed"}
+    gate = json.loads((home.quality / "gate_latest.json").read_text(encoding="utf-8"))
+    assert gate["blocked"] and gate["critical_failure_rate"] > gate["max_critical_failure_rate"]
+    assert "uscc_check_digit" in gate["reason"]
+    assert not (home.exports / "LATEST").exists()
+    assert not [p for p in home.exports.iterdir() if p.name[0].isdigit()]
+    failures = list((home.exports / "_failures").glob("*.json"))
+    assert len(failures) == 1 and "blocked" in failures[0].read_text(encoding="utf-8")
+    alerts = read_alerts(home, kind="task_failed")
+    assert [(a["dag_id"], a["task_id"]) for a in alerts] == [("credit_pipeline", "publish")]
+    assert "blocked" in alerts[0]["message"]
