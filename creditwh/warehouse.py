@@ -142,6 +142,12 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     as_of = as_of or date.today()
     if not landing_dir.is_dir():
         raise WarehouseBuildError(f"no landing directory at {landing_dir}: run `creditwh ingest` first")
+    # A feed whose contract is newer than the landing (a department added since) gets its empty typed file, so
+    # its staging model reads zero rows instead of failing on an empty glob.
+    from ingestion.contracts import load_contracts
+    from ingestion.landing import ensure_schema_files
+
+    ensure_schema_files(landing_dir, load_contracts())
     work_dir = warehouse_path.parent / "dbt"
     target_dir, log_dir = work_dir / "target", work_dir / "logs"
     for d in (warehouse_path.parent, target_dir, log_dir):

@@ -103,6 +103,8 @@ def load_contract(path: Path) -> Contract:
     if len(set(names)) != len(names) or len(set(headers)) != len(headers):
         raise ContractError(f"{path}: column names, sources and aliases must be unique")
     for c in columns:
+        if c.type == "code" and c.source == c.name:  # the raw header would shadow the mapped code column
+            raise ContractError(f"{path}: code column {c.name!r} must not have the same name as its source header")
         if (c.type == "code") != bool(c.codes):
             raise ContractError(f"{path}: column {c.name!r}: a 'code' column needs 'codes', and only it")
     return Contract(

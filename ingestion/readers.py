@@ -49,7 +49,8 @@ def read_raw(contract: Contract, path: Path) -> RawFile:
         raise UnreadableFile(f"{path.name}: the file is empty")
     if size > MAX_FILE_BYTES:
         raise UnreadableFile(f"{path.name}: {size / 1024**3:.1f} GB is over the {MAX_FILE_BYTES / 1024**3:.0f} GB limit")
-    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json_pages": _read_json_page}[contract.format]
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json_pages": _read_json_page,
+              "jsonl": _read_json_lines}[contract.format]
     raw = reader(contract, path)
     raw.frame, raw.drift = _match_columns(contract, path, raw.frame)
     return raw
@@ -158,7 +159,30 @@ def _read_json_page(contract: Contract, path: Path) -> RawFile:
         records = records[part]
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise UnreadableFile(f"{path.name}: '{contract.records_path}' is not a list of records")
+    return RawFile(_with_row_numbers(_records_frame(records)), encoding=encoding, warnings=warnings)
+
+
+def _records_frame(records: list[dict]) -> pl.DataFrame:
     keys = sorted({k for r in records for k in r})
     columns = {k: [None if r.get(k) is None else str(r[k]) for r in records] for k in keys}
-    frame = pl.DataFrame(columns, schema={k: pl.String for k in keys}) if keys else pl.DataFrame()
-    return RawFile(_with_row_numbers(frame), encoding=encoding, warnings=warnings)
+    return pl.DataFrame(columns, schema={k: pl.String for k in keys}) if keys else pl.DataFrame()
+
+
+def _read_json_lines(contract: Contract, path: Path) -> RawFile:
+    """JSON Lines: one object per line; blank lines are skipped, so _source_row counts records, not lines. A line
+    that is not a JSON object rejects the file: the export is broken, and its line number tells the sender where."""
+    text, encoding, warnings = _decode(path, contract.encoding)
+    records = []
+    for line_no, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UnreadableFile(f"{path.name}: line {line_no} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(record, dict):
+            raise UnreadableFile(f"{path.name}: line {line_no} is not a JSON object")
+        records.append(record)
+    if not records:
+        raise UnreadableFile(f"{path.name}: no JSON records in this file")
+    return RawFile(_with_row_numbers(_records_frame(records)), encoding=encoding, warnings=warnings)

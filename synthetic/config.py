@@ -55,7 +55,7 @@ class Column:
 @dataclass(frozen=True)
 class Contract:
     id: str
-    format: str  # csv | xlsx | json_pages
+    format: str  # csv | xlsx | json_pages | jsonl
     encoding: str
     header_row: int
     columns: tuple[Column, ...]

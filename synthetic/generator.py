@@ -16,8 +16,10 @@ import polars as pl
 from .config import SCALES, Contract, load_contracts, resolve_rates
 from .defects import arrange, plant
 from .entities import build_entities
-from .feeds import BUILDERS, FeedContext, bureau_usccs
-from .writers import write_csv, write_json_page, write_xlsx
+from .departments import BUILDERS as DEPARTMENT_BUILDERS
+from .feeds import BUILDERS as SAMR_BUILDERS
+from .feeds import FeedContext, bureau_usccs
+from .writers import write_csv, write_json_lines, write_json_page, write_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ COURT_PAGE_SIZE = 500  # the court API's page size (records per page_NNNN.json)
 GROUND_TRUTH = "_ground_truth.parquet"
 MANIFEST = "_manifest.json"
 REGISTRY = "samr_entity_registry"
+BUILDERS = {**SAMR_BUILDERS, **DEPARTMENT_BUILDERS}
 
 # Independent random streams: one for entities, and per feed one for data, one for defects, one for layout.
 # Keyed by a hash of the feed id (not its position) so adding a contract does not reshuffle the others, and the
@@ -77,6 +80,8 @@ def _write_file(feed_dir: Path, name: str, part: pl.DataFrame, contract: Contrac
     elif contract.format == "json_pages":
         page = int(name.split("_")[1].split(".")[0])
         write_json_page(path, part.to_dicts(), page, COURT_PAGE_SIZE, total, n_files)
+    elif contract.format == "jsonl":
+        write_json_lines(path, part, contract.encoding)
     else:
         raise ValueError(f"{contract.id}: unsupported format {contract.format!r}")
     return {"name": name, "rows": part.height, "bytes": path.stat().st_size, "sha256": _sha256(path)}
@@ -141,7 +146,8 @@ def generate(scale: str, seed: int, out_dir: Path, defect_rates: dict | None = N
         truths.append(truth.with_columns(feed=pl.lit(feed_id)))
         feeds_out[feed_id] = {
             "format": contract.format,
-            "encoding": {"csv": contract.encoding, "json_pages": "utf-8"}.get(contract.format),  # None: xlsx
+            "encoding": {"csv": contract.encoding, "jsonl": contract.encoding,
+                         "json_pages": "utf-8"}.get(contract.format),  # None: xlsx
             "files": files, "rows": sum(f["rows"] for f in files), "defects": truth.height,
             "unfilled_columns": unfilled,
         }

@@ -47,6 +47,14 @@ def write_json_page(path: Path, records: list[dict], page: int, page_size: int, 
                     encoding="utf-8")
 
 
+# ------------------------------------------------------------------------------------------------ JSON Lines
+def write_json_lines(path: Path, frame: pl.DataFrame, encoding: str) -> None:
+    """One object per record with every contract key (null where empty), keys in contract order, as the source
+    systems' exporters write them; polars serialises the whole frame at once (no per-row Python)."""
+    text = frame.write_ndjson()
+    path.write_bytes(text.encode(encoding, errors="strict"))
+
+
 # ------------------------------------------------------------------------------------------------ XLSX
 def _col_letter(i: int) -> str:
     s = ""

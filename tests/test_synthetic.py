@@ -107,6 +107,12 @@ def read_file(path: Path, contract) -> list[dict]:
         header, body = read_xlsx_raw(path, contract.header_row)
         assert header == contract.sources, path
         return [{h: (r[i] if i < len(r) else (None, None)) for i, h in enumerate(header)} for r in body]
+    if contract.format == "jsonl":
+        lines = path.read_bytes().decode(contract.encoding).splitlines()
+        records = [json.loads(line) for line in lines]
+        for rec in records:
+            assert list(rec) == contract.sources, path  # every key, in contract order, null where empty
+        return [{k: (v, "s") for k, v in rec.items()} for rec in records]
     page = json.loads(path.read_text(encoding="utf-8"))
     for rec in page["data"]:
         assert set(rec) == set(contract.sources), path
@@ -204,6 +210,16 @@ def test_encodings_as_declared(tiny):
         env.decode("utf-8")
     reg = first(REGISTRY)
     assert not reg.startswith(b"\xef\xbb\xbf") and reg.decode("utf-8")
+    for fid, encoding in (("medical_device_penalties", "gbk"), ("psb_blasting_units", "gbk"),
+                          ("hrss_wage_arrears_dishonest", "gb18030")):
+        first(fid).decode(encoding)
+        with pytest.raises(UnicodeDecodeError):
+            first(fid).decode("utf-8")
+    assert first("food_safety_sampling").startswith(b"\xef\xbb\xbf")
+    assert not first("honours_contract_credit").startswith(b"\xef\xbb\xbf")
+    lines = first("special_equipment_inspections").decode("utf-8").splitlines()
+    assert len(lines) == m["feeds"]["special_equipment_inspections"]["files"][0]["rows"]
+    assert all(json.loads(line)["reportNo"] for line in lines)
     page = json.loads(first("court_dishonest_debtors").decode("utf-8"))
     assert (page["page"], page["page_size"], page["total_pages"]) == (1, 500, len(m["feeds"]["court_dishonest_debtors"]["files"]))
     assert page["total"] == m["feeds"]["court_dishonest_debtors"]["rows"]
@@ -216,6 +232,21 @@ def test_tax_workbook_has_title_row(tiny):
     assert re.fullmatch(r"\d{4}年度纳税信用等级评价结果", header[0])
     with zipfile.ZipFile(out / "tax_credit_grades" / name) as zf:
         assert '<mergeCell ref="A1:E1"/>' in zf.read("xl/worksheets/sheet1.xml").decode()
+
+
+@pytest.mark.parametrize("fid, title", [
+    ("housing_construction_penalties", r"泰安市住房和城乡建设局行政处罚信息公示（(\d{4})年）"),
+    ("education_training_institutions", r"泰安市校外培训机构黑白名单（(\d{4})年第[12]批）"),
+])
+def test_department_workbooks_have_a_merged_title_row(tiny, fid, title):
+    out, m = tiny
+    for f in m["feeds"][fid]["files"]:
+        header, rows = read_xlsx_raw(out / fid / f["name"], header_row=0)
+        found = re.fullmatch(title, header[0])
+        assert found and found[1] in f["name"], (f["name"], header[0])
+        assert [t for t, _ in rows[0]] == CONTRACTS[fid].sources
+        with zipfile.ZipFile(out / fid / f["name"]) as zf:
+            assert '<mergeCell ref="A1:' in zf.read("xl/worksheets/sheet1.xml").decode()
 
 
 def test_xlsx_engines_agree(tiny, tmp_path):
@@ -254,7 +285,7 @@ def _registry_usccs(feeds) -> tuple[set[str], dict[str, str]]:
 def test_rows_outside_ground_truth_are_clean(feeds, truth):
     """Completeness of the ground truth: a row it does not list passes every contract rule."""
     flagged = _defect_rows(truth)
-    known, _ = _registry_usccs(feeds)
+    known, by_regno = _registry_usccs(feeds)
     for fid, files in feeds.items():
         c = CONTRACTS[fid]
         xlsx = c.format == "xlsx"
@@ -278,8 +309,12 @@ def test_rows_outside_ground_truth_are_clean(feeds, truth):
                         assert v in col.codes, where
                     elif col.type == "amount_wan":
                         assert re.fullmatch(r"\d+(\.\d+)?", v), where
-                if fid != REGISTRY:  # every clean record is about a registered entity
-                    assert row[c.col("uscc").source][0] in known, f"{fid}/{name} row {i}"
+                if fid != REGISTRY:  # every clean record is about a registered entity (old units: by 注册号)
+                    uscc = row[c.col("uscc").source][0]
+                    if uscc is None and c.has("registration_no"):
+                        assert row[c.col("registration_no").source][0] in by_regno, f"{fid}/{name} row {i}"
+                    else:
+                        assert uscc in known, f"{fid}/{name} row {i}"
 
 
 def test_ground_truth_rows_show_their_defect(feeds, truth):
@@ -360,10 +395,14 @@ def test_tiny_volumes(tiny):
         REGISTRY: (2000, 2100), "samr_penalties": (1000, 1400), "samr_licences": (2500, 3500),
         "samr_abnormal_list": (450, 750), "samr_serious_dishonest": (4, 30), "samr_inspection_results": (450, 700),
         "court_dishonest_debtors": (40, 90), "tax_credit_grades": (700, 1400), "env_credit_grades": (30, 120),
+        "hrss_wage_arrears_dishonest": (8, 40), "housing_construction_penalties": (80, 130),
+        "medical_device_penalties": (20, 45), "special_equipment_inspections": (420, 600),
+        "food_safety_sampling": (250, 360), "education_training_institutions": (100, 320),
+        "psb_blasting_units": (30, 100), "honours_contract_credit": (30, 90),
     }
     for fid, (lo, hi) in ranges.items():
         assert lo <= rows[fid] <= hi, (fid, rows[fid])
-    assert 7000 <= m["totals"]["rows"] <= 13000
+    assert 8500 <= m["totals"]["rows"] <= 14500
     assert m["entities"]["registry"] == synthetic.SCALES["tiny"]["entities"] == 2000
 
 

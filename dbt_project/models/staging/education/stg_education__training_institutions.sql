@@ -1,0 +1,36 @@
+-- Off-campus training institutions black/white list (校外培训机构黑白名单): landed rows of feed education_training_institutions, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('education', 'training_institutions') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
+        ---------- text
+        cast(entity_name as {{ dbt.type_string() }}) as entity_name,
+        cast(school_licence_no as {{ dbt.type_string() }}) as school_licence_no,
+        cast(reason as {{ dbt.type_string() }}) as reason,
+        cast(batch_no as {{ dbt.type_string() }}) as batch_no,
+        cast(authority_name as {{ dbt.type_string() }}) as authority_name,
+        ---------- codes
+        cast(training_category as {{ dbt.type_string() }}) as training_category,
+        cast(list_type as {{ dbt.type_string() }}) as list_type,
+        ---------- dates
+        cast(published_date as date) as published_date,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,36 @@
+-- Blasting unit licences (爆破作业单位许可证信息): landed rows of feed psb_blasting_units, every ingestion run (rename/cast only).
+with
+
+source as (
+    select * from {{ source('psb', 'blasting_units') }}
+),
+
+renamed as (
+    select
+        ---------- identifiers
+        cast(uscc as {{ dbt.type_string() }}) as uscc,
+        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
+        ---------- text
+        cast(entity_name as {{ dbt.type_string() }}) as entity_name,
+        cast(licence_no as {{ dbt.type_string() }}) as licence_no,
+        cast(authority_name as {{ dbt.type_string() }}) as authority_name,
+        ---------- codes
+        cast(unit_category as {{ dbt.type_string() }}) as unit_category,
+        cast(qualification_grade as {{ dbt.type_string() }}) as qualification_grade,
+        cast(licence_status as {{ dbt.type_string() }}) as licence_status,
+        ---------- dates
+        cast(issue_date as date) as issue_date,
+        cast(valid_to as date) as valid_to,
+        ---------- checks and lineage (docs/interfaces.md §2)
+        cast(uscc_check_ok as boolean) as uscc_check_ok,
+        cast(_issues as {{ dbt.type_string() }}) as _issues,
+        cast(_feed as {{ dbt.type_string() }}) as _feed,
+        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
+        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
+        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
+        cast(_source_row as bigint) as _source_row,
+        cast(_loaded_at as timestamp) as _loaded_at
+    from source
+)
+
+select * from renamed
