@@ -87,7 +87,7 @@ def test_the_build_runs_every_node_and_reports_it(built):
     result: BuildResult = built["first"]
     totals = result.totals
     assert totals["failed"] == 0 and totals["skipped"] == 0 and totals["warned"] == 0, result.failed_nodes
-    assert totals["models"] == 35 and totals["seeds"] == 8 and totals["unit_tests"] == 5
+    assert totals["models"] == 52 and totals["seeds"] == 8 and totals["unit_tests"] == 5
     assert totals["data_tests"] > 200
     assert totals["nodes"] == totals["passed"]
     names = {n.name for n in result.nodes}
@@ -108,13 +108,16 @@ def test_the_build_runs_every_node_and_reports_it(built):
 
 
 def test_a_failed_build_names_the_node_and_what_dbt_said(tmp_path):
-    empty = tmp_path / "landing"
-    empty.mkdir()
+    # an empty landing no longer fails (build() writes the empty typed file of a feed that sent nothing), so the
+    # failure is a landed file that is not Parquet
+    broken = tmp_path / "landing" / "samr_entity_registry" / f"run={RUN_2}" / "part-0.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a parquet file")
     with pytest.raises(WarehouseBuildError) as info:
-        build(empty, tmp_path / "wh" / "warehouse.duckdb", as_of=AS_OF, select="stg_samr__registry")
+        build(tmp_path / "landing", tmp_path / "wh" / "warehouse.duckdb", as_of=AS_OF, select="stg_samr__registry")
     message = str(info.value)
     assert "model stg_samr__registry [error]" in message and "1 of " in message
-    assert "samr_entity_registry" in message  # dbt's own error line: no files under that feed's glob
+    assert "samr_entity_registry" in message  # dbt's own error line names the file of that feed
     assert "Traceback" not in message
     assert info.value.result.failed_nodes[0].resource_type == "model"
 
@@ -127,6 +130,13 @@ def test_a_failed_build_names_the_node_and_what_dbt_said(tmp_path):
     ("samr_inspection_results", "stg_samr__inspection_results"),
     ("court_dishonest_debtors", "stg_court__dishonest_debtors"), ("tax_credit_grades", "stg_tax__credit_grades"),
     ("env_credit_grades", "stg_env__credit_grades"),
+    ("hrss_wage_arrears_dishonest", "stg_hrss__wage_arrears_dishonest"),
+    ("housing_construction_penalties", "stg_housing__penalties"),
+    ("medical_device_penalties", "stg_medical__device_penalties"),
+    ("special_equipment_inspections", "stg_special_equipment__inspections"),
+    ("food_safety_sampling", "stg_food_safety__sampling_results"),
+    ("education_training_institutions", "stg_education__training_institutions"),
+    ("psb_blasting_units", "stg_psb__blasting_units"), ("honours_contract_credit", "stg_honours__contract_credit"),
 ])
 def test_staging_has_exactly_the_contract_columns(con, feed, model):
     from ingestion.conform import landed_schema
@@ -213,10 +223,16 @@ def test_severity_and_publicity_follow_the_rule_of_the_decision_date(con, number
 # ------------------------------------------------------------------------------------------------ events
 def test_every_feed_becomes_credit_events_with_windows(con):
     counts = dict(con.execute("select event_type, count(*) from fct_credit_event group by 1").fetchall())
-    assert counts == {"penalty": 14, "licence": 1, "abnormal_list_listing": 2, "abnormal_list_removal": 1,
+    assert counts == {"penalty": 14 + 3, "licence": 1, "abnormal_list_listing": 2, "abnormal_list_removal": 1,
                       "serious_dishonest_listing": 2, "serious_dishonest_early_removal": 1,
                       "dishonest_debtor_listing": 2, "dishonest_debtor_removal": 1, "tax_credit_grade": 6,
-                      "environmental_credit_grade": 3, "inspection_result": 4}
+                      "environmental_credit_grade": 3, "inspection_result": 4,
+                      # the department feeds (fixture: E12 and U01 only)
+                      "wage_arrears_dishonest_listing": 2, "wage_arrears_dishonest_removal": 1,
+                      "special_equipment_inspection": 3, "food_sampling_result": 2,
+                      "training_institution_blacklist": 2, "training_institution_whitelist": 2,
+                      "blasting_licence": 3, "blasting_licence_suspended": 1, "blasting_licence_revoked": 1,
+                      "contract_credit_honour": 2}
     window = {(r["event_type"], r["entity_uscc"], r["event_date"]): (r["in_force_from"], r["in_force_until"])
               for r in rows(con, "select * from fct_credit_event")}
     # a listing is in force until the later removal of the same entity (court: of the same case)
@@ -236,6 +252,155 @@ def test_every_feed_becomes_credit_events_with_windows(con):
                         "where event_type = 'licence'")[0]
     assert lineage["source_feed"] == "samr_licences" and lineage["source_row"] == 1
     assert len(lineage["source_file_sha256"]) == 64
+
+
+# ------------------------------------------------------------------------------------------------ department feeds
+def events_of(con, feed: str) -> dict[tuple, dict]:
+    """The events of one feed by (event_type, severity, subject, event_date); subject = fixture code."""
+    codes = {e.uscc: code for code, e in ENTITIES.items() if e.uscc} | {UNKNOWN_USCC: "U01"}
+    found = {}
+    for r in rows(con, "select * from fct_credit_event where source_feed = ?", feed):
+        key = (r["event_type"], r["severity"], codes.get(r["entity_uscc"]), r["event_date"])
+        assert key not in found, key
+        found[key] = r
+    return found
+
+
+def taxonomy_of(event: dict) -> tuple:
+    return (event["polarity"], event["domain"], event["department"], event["in_force_rule"],
+            event["in_force_from"], event["in_force_until"])
+
+
+def test_wage_arrears_listings_are_negative_until_removed(con):
+    ev = events_of(con, "hrss_wage_arrears_dishonest")
+    assert set(ev) == {("wage_arrears_dishonest_listing", None, "E12", date(2025, 3, 1)),
+                       ("wage_arrears_dishonest_removal", None, "E12", date(2026, 3, 1)),
+                       ("wage_arrears_dishonest_listing", None, "U01", date(2026, 2, 1))}
+    listed = ev["wage_arrears_dishonest_listing", None, "E12", date(2025, 3, 1)]
+    assert taxonomy_of(listed) == ("negative", "wage_arrears_dishonest_list", "human_resources", "until_removal",
+                                   date(2025, 3, 1), date(2026, 3, 1))
+    removal = ev["wage_arrears_dishonest_removal", None, "E12", date(2026, 3, 1)]
+    assert taxonomy_of(removal)[0] == "neutral" and removal["in_force_from"] == removal["in_force_until"]
+    still = ev["wage_arrears_dishonest_listing", None, "U01", date(2026, 2, 1)]
+    assert (still["in_force_until"], still["entity_known"]) == (None, False)  # no removal; unknown entity
+
+
+def test_special_equipment_inspections_are_in_force_a_year(con):
+    ev = events_of(con, "special_equipment_inspections")
+    assert {k: taxonomy_of(v) for k, v in ev.items()} == {
+        ("special_equipment_inspection", "fail", "E12", date(2026, 2, 10)):
+            ("negative", "special_equipment_safety", "special_equipment", "fixed_months",
+             date(2026, 2, 10), date(2027, 2, 10)),
+        ("special_equipment_inspection", "pass", "E12", date(2025, 1, 5)):
+            ("neutral", "special_equipment_safety", "special_equipment", "fixed_months",
+             date(2025, 1, 5), date(2026, 1, 5)),
+        ("special_equipment_inspection", "pass_after_reinspection", "U01", date(2025, 9, 1)):
+            ("neutral", "special_equipment_safety", "special_equipment", "fixed_months",
+             date(2025, 9, 1), date(2026, 9, 1)),
+    }
+
+
+def test_food_sampling_results_are_dated_by_publication(con):
+    ev = events_of(con, "food_safety_sampling")
+    # sampled 2026-01-05, published 2026-02-10: the event (and its year) starts on publication
+    assert {k: taxonomy_of(v) for k, v in ev.items()} == {
+        ("food_sampling_result", "fail", "E12", date(2026, 2, 10)):
+            ("negative", "food_safety", "food_safety", "fixed_months", date(2026, 2, 10), date(2027, 2, 10)),
+        ("food_sampling_result", "pass", "U01", date(2025, 11, 12)):
+            ("neutral", "food_safety", "food_safety", "fixed_months", date(2025, 11, 12), date(2026, 11, 12)),
+    }
+
+
+def test_training_lists_last_until_the_next_batch_at_most_a_year(con):
+    ev = events_of(con, "education_training_institutions")
+    assert {k: (v["polarity"], v["department"], v["in_force_from"], v["in_force_until"]) for k, v in ev.items()} == {
+        # the next batch (2025-09-10) came 18 months later: capped at 12
+        ("training_institution_blacklist", None, "U01", date(2024, 3, 15)):
+            ("negative", "education", date(2024, 3, 15), date(2025, 3, 15)),
+        # replaced by the next batch, whether or not it names the institution again
+        ("training_institution_blacklist", None, "U01", date(2025, 9, 10)):
+            ("negative", "education", date(2025, 9, 10), date(2026, 3, 15)),
+        ("training_institution_whitelist", None, "E12", date(2025, 9, 10)):
+            ("positive", "education", date(2025, 9, 10), date(2026, 3, 15)),
+        # the latest batch: 12 months
+        ("training_institution_whitelist", None, "E12", date(2026, 3, 15)):
+            ("positive", "education", date(2026, 3, 15), date(2027, 3, 15)),
+    }
+    assert {v["domain"] for v in ev.values()} == {"off_campus_training"}
+
+
+def test_blasting_licences_and_their_suspension_and_revocation(con):
+    ev = events_of(con, "psb_blasting_units")
+    assert {k: (v["polarity"], v["in_force_rule"], v["in_force_from"], v["in_force_until"])
+            for k, v in ev.items()} == {
+        ("blasting_licence", None, "E12", date(2020, 6, 1)): ("neutral", "own_window", date(2020, 6, 1),
+                                                              date(2023, 6, 1)),
+        # revoked, first seen in run 1 (2026-04-15): the licence ends then; the revocation counts 36 months
+        ("blasting_licence", None, "E12", date(2023, 6, 1)): ("neutral", "own_window", date(2023, 6, 1),
+                                                              date(2026, 4, 15)),
+        ("blasting_licence_revoked", "serious", "E12", date(2026, 4, 15)): ("negative", "fixed_months",
+                                                                          date(2026, 4, 15), date(2029, 4, 15)),
+        # valid in run 1, suspended in run 2 (2026-05-02): suspended until the licence's last day
+        ("blasting_licence", None, "U01", date(2024, 5, 1)): ("neutral", "own_window", date(2024, 5, 1),
+                                                              date(2026, 5, 2)),
+        ("blasting_licence_suspended", "moderate", "U01", date(2026, 5, 2)): ("negative", "own_window",
+                                                                            date(2026, 5, 2), date(2027, 5, 1)),
+    }
+    assert {(v["domain"], v["department"]) for v in ev.values()} == {("public_safety_licensing", "public_security")}
+    # E12 is listed by its registration number only: resolved through the registry
+    e12 = ev["blasting_licence_revoked", "serious", "E12", date(2026, 4, 15)]
+    assert (e12["subject_uscc"], e12["entity_known"]) == (None, True)
+
+
+def test_contract_credit_honours_are_positive_until_valid_to(con):
+    ev = events_of(con, "honours_contract_credit")
+    assert {k: taxonomy_of(v) for k, v in ev.items()} == {
+        ("contract_credit_honour", None, "E12", date(2024, 6, 10)):
+            ("positive", "honours", "honours", "own_window", date(2024, 6, 10), date(2026, 6, 10)),
+        ("contract_credit_honour", None, "U01", date(2026, 6, 10)):
+            ("positive", "honours", "honours", "own_window", date(2026, 6, 10), date(2028, 6, 10)),
+    }
+
+
+def test_other_departments_penalties_are_penalty_events_of_their_department_not_in_fct_penalty(con):
+    events = rows(con, "select * from fct_credit_event where event_type = 'penalty'")
+    for event in events:  # the department is the feed contract's, whatever the taxonomy says
+        contract = yaml.safe_load((CONTRACTS_DIR / f"{event['source_feed']}.yaml").read_text(encoding="utf-8"))
+        assert event["department"] == contract["department"], event
+    other = {(e["source_feed"], e["severity"], e["in_force_from"], e["in_force_until"]) for e in events
+             if e["source_feed"] != "samr_penalties"}
+    assert other == {
+        ("housing_construction_penalties", "moderate", date(2025, 8, 1), date(2028, 8, 1)),   # Order 45: 3 years
+        ("medical_device_penalties", "minor", date(2026, 1, 20), date(2026, 4, 20)),          # Order 107: 3 months
+        ("medical_device_penalties", "warning_only", date(2026, 2, 3), date(2026, 2, 3)),     # never in force
+    }
+    # the same decision number as a SAMR decision, from another authority: two penalties, two events
+    assert con.execute("select count(*) from fct_credit_event where event_type = 'penalty' "
+                       "and description like '%青市监处罚〔2026〕6号%'").fetchone()[0] == 2
+    # the gate and publication read SAMR's penalties only
+    assert {r[0] for r in con.execute("select distinct _feed from fct_penalty").fetchall()} == {"samr_penalties"}
+
+
+def test_department_events_are_weighted_in_the_past_index(built):
+    with open_read_only(built["root"] / "build" / "warehouse.duckdb") as past:  # rebuilt as of PAST
+        contributions = [(r["dimension"], r["event_type"], r["severity"], r["points"], r["department"]) for r in rows(
+            past, "select * from fct_entity_credit_contribution where entity_uscc = ? order by contribution_rank",
+            uscc("E12"))]
+        score = past.execute("select score from fct_entity_credit_index where entity_uscc = ?",
+                             [uscc("E12")]).fetchone()[0]
+    # E12 was active on 2026-03-31; its wage-arrears listing had been removed (2026-03-01) and its licence was
+    # revoked only later (seen 2026-04-15)
+    assert contributions == [
+        ("supervision_record", "penalty", "moderate", -30.0, "housing_construction"),
+        ("supervision_record", "special_equipment_inspection", "fail", -15.0, "special_equipment"),
+        ("supervision_record", "food_sampling_result", "fail", -15.0, "food_safety"),
+        ("supervision_record", "penalty", "minor", -10.0, "medical_products"),
+        ("social_evaluation", "contract_credit_honour", None, 10.0, "honours"),
+        ("social_evaluation", "training_institution_whitelist", None, 5.0, "education"),
+        ("basic_attributes", "entity_age_years", None, 10.0, None),
+    ]
+    # 90 - 0.4 x (30 + 15 + 15 + 10) + 0.3 x (10 + 5)
+    assert score == pytest.approx(90.0 - 28.0 + 4.5)
 
 
 # ------------------------------------------------------------------------------------------------ the index

@@ -4,13 +4,16 @@
 --                next grade of the same kind (the entity);
 --   sort_key     tie-break among events of one match_key on one date;
 --   window_from / window_until   the event's own window where the record carries one (penalty publicity,
---                licence validity; until exclusive), NULL otherwise.
+--                licence validity, a black/white list until the next batch, an honour's validity; until exclusive),
+--                NULL otherwise;
+--   feed_department   the department of the event where the feed, not the taxonomy, says it (penalties of
+--                several departments share one event class), NULL otherwise.
 {%- set str = dbt.type_string() %}
 with
 
 penalties as (
     select
-        {{ stable_id(["'samr_penalties'", 'authority_uscc', 'decision_no']) }} as event_id,
+        {{ stable_id(['_feed', 'authority_uscc', 'decision_no']) }} as event_id,
         'penalty' as event_type,
         entity_uscc,
         entity_known,
@@ -23,6 +26,13 @@ penalties as (
         decision_no as sort_key,
         publicity_start as window_from,
         publicity_end as window_until,
+        -- the deciding department, as in the feed contracts (ingestion/contracts/<feed>.yaml: department); the
+        -- taxonomy's department of a penalty is market regulation's
+        case _feed
+            when 'samr_penalties' then 'market_regulation'
+            when 'housing_construction_penalties' then 'housing_construction'
+            when 'medical_device_penalties' then 'medical_products'
+        end as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_penalties__classified') }}
 ),
@@ -43,6 +53,7 @@ licences as (
         coalesce(valid_from, decision_date) as window_from,
         -- valid_to is the last valid day; windows end exclusively
         {{ add_days('valid_to', 1) }} as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_licences__resolved') }}
 ),
@@ -62,6 +73,7 @@ abnormal_list as (
         decision_no as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_abnormal_list__resolved') }}
 ),
@@ -81,6 +93,7 @@ serious_dishonest as (
         decision_no as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_serious_dishonest__resolved') }}
 ),
@@ -101,6 +114,7 @@ dishonest_debtor_listings as (
         case_no as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_dishonest_debtors__resolved') }}
 ),
@@ -120,6 +134,7 @@ dishonest_debtor_removals as (
         case_no as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_dishonest_debtors__resolved') }}
     where listing_status = 'removed'
@@ -140,6 +155,7 @@ tax_grades as (
         cast(assessment_year as {{ str }}) as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_tax_grades__resolved') }}
 ),
@@ -160,6 +176,7 @@ env_grades as (
         cast(assessment_year as {{ str }}) as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_env_grades__resolved') }}
 ),
@@ -179,8 +196,158 @@ inspections as (
         task_id as sort_key,
         cast(null as date) as window_from,
         cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_inspections__resolved') }}
+),
+
+wage_arrears as (
+    select
+        {{ stable_id(["'hrss_wage_arrears_dishonest'", 'decision_no', 'action']) }} as event_id,
+        'wage_arrears_dishonest_' || action as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        decision_date as event_date,
+        cast(null as {{ str }}) as severity,
+        concat_ws('；', reason, decision_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        decision_no as sort_key,
+        cast(null as date) as window_from,
+        cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_wage_arrears__resolved') }}
+),
+
+special_equipment_inspections as (
+    select
+        {{ stable_id(["'special_equipment_inspections'", 'report_no']) }} as event_id,
+        'special_equipment_inspection' as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        inspection_date as event_date,
+        inspection_conclusion as severity,
+        concat_ws('；', equipment_category, equipment_code, inspection_type, report_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        report_no as sort_key,
+        cast(null as date) as window_from,
+        cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_special_equipment_inspections__resolved') }}
+),
+
+-- dated by publication: a sample's result is not known (nor public) on the sampling date
+food_sampling as (
+    select
+        {{ stable_id(["'food_safety_sampling'", 'sample_no']) }} as event_id,
+        'food_sampling_result' as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        published_date as event_date,
+        result as severity,
+        concat_ws('；', food_name, failed_items, sample_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        sample_no as sort_key,
+        cast(null as date) as window_from,
+        cast(null as date) as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_food_sampling__resolved') }}
+),
+
+training_institutions as (
+    select
+        {{ stable_id(["'education_training_institutions'", 'batch_no', "coalesce(uscc, 'registration_no:' || registration_no)"]) }} as event_id,
+        'training_institution_' || list_type as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        published_date as event_date,
+        cast(null as {{ str }}) as severity,
+        concat_ws('；', training_category, reason, batch_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        batch_no as sort_key,
+        list_valid_from as window_from,
+        list_valid_until as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_training_institutions__resolved') }}
+),
+
+-- every licence is a neutral licence event, valid issue_date .. valid_to, cut short on the day a suspension or a
+-- revocation was first seen; that suspension or revocation is a negative event of its own
+blasting_licences as (
+    select
+        {{ stable_id(["'psb_blasting_units'", 'licence_no', "'licence'"]) }} as event_id,
+        'blasting_licence' as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        issue_date as event_date,
+        cast(null as {{ str }}) as severity,
+        concat_ws('；', unit_category, qualification_grade, licence_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        licence_no as sort_key,
+        issue_date as window_from,
+        case
+            when licence_status in ('suspended', 'revoked') and status_observed_on < {{ add_days('valid_to', 1) }}
+                then greatest(status_observed_on, issue_date)
+            else {{ add_days('valid_to', 1) }}
+        end as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_blasting_licences__resolved') }}
+),
+
+blasting_licence_sanctions as (
+    select
+        {{ stable_id(["'psb_blasting_units'", 'licence_no', 'licence_status']) }} as event_id,
+        'blasting_licence_' || licence_status as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        status_observed_on as event_date,
+        case licence_status when 'suspended' then 'moderate' when 'revoked' then 'serious' end as severity,
+        concat_ws('；', licence_status, licence_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        licence_no as sort_key,
+        -- a suspension lasts at most as long as the licence; a revocation's window is the taxonomy's
+        status_observed_on as window_from,
+        greatest({{ add_days('valid_to', 1) }}, status_observed_on) as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_blasting_licences__resolved') }}
+    where licence_status in ('suspended', 'revoked')
+),
+
+contract_credit as (
+    select
+        {{ stable_id(["'honours_contract_credit'", "coalesce(uscc, 'registration_no:' || registration_no)", 'honour_type', 'recognition_year']) }} as event_id,
+        'contract_credit_honour' as event_type,
+        entity_uscc,
+        entity_known,
+        uscc as subject_uscc,
+        entity_name as subject_name,
+        published_date as event_date,
+        cast(null as {{ str }}) as severity,
+        concat_ws('；', honour_type, cast(recognition_year as {{ str }}), announcement_no) as description,
+        coalesce(entity_uscc, uscc) as match_key,
+        cast(recognition_year as {{ str }}) as sort_key,
+        published_date as window_from,
+        {{ add_days('valid_to', 1) }} as window_until,
+        cast(null as {{ str }}) as feed_department,
+        _feed, _run_id, _file_name, _file_sha256, _source_row
+    from {{ ref('int_contract_credit__resolved') }}
 )
 
 select * from penalties
@@ -200,3 +367,17 @@ union all
 select * from env_grades
 union all
 select * from inspections
+union all
+select * from wage_arrears
+union all
+select * from special_equipment_inspections
+union all
+select * from food_sampling
+union all
+select * from training_institutions
+union all
+select * from blasting_licences
+union all
+select * from blasting_licence_sanctions
+union all
+select * from contract_credit

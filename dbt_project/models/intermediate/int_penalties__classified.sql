@@ -1,4 +1,6 @@
--- Severity and publicity window of every penalty decision, from the dated rule seeds in force on its decision date.
+-- Severity and publicity window of every penalty decision of every penalty feed (int_penalties__all_feeds), from the
+-- dated rule seeds in force on its decision date. The rules are SAMR's (Orders 45 and 107); other departments'
+-- penalties get the same classification and publicity [U: no rule of their own found; docs/warehouse.md].
 --   severity: see docs/warehouse.md and the doc block col_severity;
 --   publicity: the publicity_rules row of that severity in force on decision_date;
 --   publicity_start = decision_date, publicity_end = publicity_start + publicity_months (exclusive: the first day
@@ -6,7 +8,7 @@
 with
 
 penalties as (
-    select * from {{ ref('int_penalties__resolved') }}
+    select * from {{ ref('int_penalties__all_feeds') }}
 ),
 
 severity_rules as (

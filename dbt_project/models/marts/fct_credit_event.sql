@@ -1,10 +1,13 @@
 -- One row per credit event of every feed (grain: event_id), with its taxonomy and the window in which it is in
 -- force: [in_force_from, in_force_until), until exclusive, NULL until = still in force.
---   own_window        penalties: the publicity window; licences: the validity window
+--   own_window        penalties: the publicity window; licences (blasting licences too): the validity window;
+--                     black/white lists of training institutions: until the next batch (at most 12 months);
+--                     a blasting licence's suspension: until the licence ends; 守合同重信用: its validity
 --   until_removal     listings: until the first removal of the same list and entity (court: same case) dated
 --                     on or after the listing
 --   until_next_grade  grades: until the next grade of the same kind for the same entity
---   fixed_months      inspection results: in_force_months (12) from the inspection date
+--   fixed_months      in_force_months from the event date: inspection results, special-equipment inspections
+--                     and food sampling results 12, a blasting licence's revocation 36
 --   point_in_time     removals: an empty window (they end a listing and carry no state of their own)
 with
 
@@ -21,7 +24,8 @@ typed as (
         events.*,
         taxonomy.polarity,
         taxonomy.domain,
-        taxonomy.department,
+        -- a penalty's department is the deciding department of its feed, not the taxonomy's
+        coalesce(events.feed_department, taxonomy.department) as department,
         taxonomy.list_name,
         taxonomy.in_force_rule,
         taxonomy.in_force_months

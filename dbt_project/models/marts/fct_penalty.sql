@@ -1,10 +1,13 @@
 -- One row per administrative penalty decision (grain: penalty_id = md5(authority_uscc|decision_no)), latest
 -- version across ingestion runs: the input of the quality gate and of publication (docs/interfaces.md §3).
 -- Every decision is here, resolved or not and whatever its check digit: the gate decides what is held back.
+-- Market regulation's decisions only: the gate and publication are SAMR's (its publicity orders, its 信用中国
+-- export); other departments' penalties are credit events (fct_credit_event) but not published from here.
 with
 
 penalties as (
     select * from {{ ref('int_penalties__classified') }}
+    where _feed = 'samr_penalties'
 )
 
 select
