@@ -7,39 +7,7 @@ source as (
 
 renamed as (
     select
-        ---------- identifiers
-        cast(uscc as {{ dbt.type_string() }}) as uscc,
-        cast(registration_no as {{ dbt.type_string() }}) as registration_no,
-        cast(authority_uscc as {{ dbt.type_string() }}) as authority_uscc,
-        cast(source_unit_uscc as {{ dbt.type_string() }}) as source_unit_uscc,
-        ---------- text
-        cast(subject_name as {{ dbt.type_string() }}) as subject_name,
-        cast(legal_rep_name as {{ dbt.type_string() }}) as legal_rep_name,
-        cast(decision_no as {{ dbt.type_string() }}) as decision_no,
-        cast(violation_type as {{ dbt.type_string() }}) as violation_type,
-        cast(violation_facts as {{ dbt.type_string() }}) as violation_facts,
-        cast(legal_basis as {{ dbt.type_string() }}) as legal_basis,
-        cast(penalty_categories as {{ dbt.type_string() }}) as penalty_categories,
-        cast(penalty_content as {{ dbt.type_string() }}) as penalty_content,
-        cast(authority_name as {{ dbt.type_string() }}) as authority_name,
-        cast(source_unit_name as {{ dbt.type_string() }}) as source_unit_name,
-        ---------- codes
-        cast(subject_category as {{ dbt.type_string() }}) as subject_category,
-        ---------- amounts
-        cast(fine_amount_wan as double) as fine_amount_wan,
-        cast(confiscated_amount_wan as double) as confiscated_amount_wan,
-        ---------- dates
-        cast(decision_date as date) as decision_date,
-        cast(valid_until as date) as valid_until,
-        ---------- checks and lineage (docs/interfaces.md §2)
-        cast(uscc_check_ok as boolean) as uscc_check_ok,
-        cast(_issues as {{ dbt.type_string() }}) as _issues,
-        cast(_feed as {{ dbt.type_string() }}) as _feed,
-        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
-        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
-        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
-        cast(_source_row as bigint) as _source_row,
-        cast(_loaded_at as timestamp) as _loaded_at
+        {{ penalty_record_columns() }}
     from source
 )
 
