@@ -7,7 +7,9 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup demo test test-slow bench lint clean
+SPARK_VENV := .venv-spark
+
+.PHONY: setup demo test test-slow test-spark spark-setup bench lint clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -27,6 +29,18 @@ test: setup  ## the default test suite (what CI runs)
 
 test-slow: setup  ## scale tests left out of the default run
 	$(VENV)/bin/python -m pytest -m slow $(ARGS)
+
+# Spark lives in an environment of its own, synced from the same lock with the `spark` extra (pyspark, dbt-spark),
+# so `make setup` (an exact sync of .venv) never installs or removes it. Java 17 must be on the PATH.
+$(SPARK_VENV)/.synced: $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(SPARK_VENV) $(UV) sync --frozen --extra spark
+	touch $@
+
+spark-setup: $(SPARK_VENV)/.synced  ## the Spark engine: `creditwh build --engine spark` finds it there
+
+test-spark: spark-setup  ## the tiny city on DuckDB and Spark, every table compared (docs/scale-out.md)
+	@command -v java >/dev/null || { echo "Spark needs Java 17: apt-get install openjdk-17-jre-headless"; exit 1; }
+	$(SPARK_VENV)/bin/python -m pytest -m spark tests/test_spark_parity.py $(ARGS)
 
 bench: setup  ## stage timings at city scale -> docs/benchmarks.md
 	$(VENV)/bin/creditwh bench --scale city $(ARGS)

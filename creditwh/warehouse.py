@@ -24,7 +24,11 @@ from datetime import date
 from pathlib import Path
 
 from creditwh.errors import StageFailed
-from creditwh.settings import DBT_PROJECT_DIR
+from creditwh.settings import DBT_PROJECT_DIR, REPO_ROOT
+
+ENGINES = ("duckdb", "spark")
+# The Spark extra lives in an environment of its own (`make spark-setup`), so the default one never carries Spark.
+SPARK_VENV = REPO_ROOT / ".venv-spark"
 
 PASSED = {"success", "pass"}
 FAILED = {"error", "fail", "runtime error"}
@@ -118,8 +122,20 @@ class BuildResult:
         }
 
 
-def dbt_executable() -> str:
-    """The dbt of this Python environment (beside sys.executable), so the build uses the locked dbt-core."""
+def dbt_executable(engine: str = "duckdb") -> str:
+    """The dbt of this Python environment (beside sys.executable), so the build uses the locked dbt-core.
+
+    For Spark: this environment's dbt when it has dbt-spark, else the one of .venv-spark (`make spark-setup`).
+    """
+    if engine == "spark":
+        import importlib.util
+
+        if importlib.util.find_spec("dbt.adapters.spark") is None or importlib.util.find_spec("pyspark") is None:
+            spark_dbt = SPARK_VENV / "bin" / "dbt"
+            if spark_dbt.exists():
+                return str(spark_dbt)
+            raise WarehouseBuildError("the Spark engine needs pyspark and dbt-spark, which this environment does not "
+                                      f"have and {SPARK_VENV} does not exist: run `make spark-setup`")
     beside = Path(sys.executable).parent / ("dbt.exe" if os.name == "nt" else "dbt")
     if beside.exists():
         return str(beside)
@@ -130,13 +146,17 @@ def dbt_executable() -> str:
 
 
 def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
-          select: str | None = None, indirect_selection: str | None = None) -> BuildResult:
+          select: str | None = None, indirect_selection: str | None = None, engine: str = "duckdb") -> BuildResult:
     """Run `dbt build` of dbt_project/ on `landing_dir` into the DuckDB file `warehouse_path`.
 
     as_of: the date of the credit index (default: today). select: a dbt selection (`--select`), e.g.
     "+fct_penalty". indirect_selection: dbt's --indirect-selection ("cautious" keeps out tests that also read
     unselected models). Returns the per-node results; raises WarehouseBuildError if any node fails.
+    engine "spark": `warehouse_path` is a directory holding the Spark warehouse and its metastore; the profile
+    target is CREDITWH_SPARK_TARGET (default `spark`, a local session; docs/scale-out.md).
     """
+    if engine not in ENGINES:
+        raise WarehouseBuildError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     landing_dir = Path(landing_dir).expanduser().resolve()
     warehouse_path = Path(warehouse_path).expanduser().resolve()
     as_of = as_of or date.today()
@@ -146,9 +166,11 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     # its staging model reads zero rows instead of failing on an empty glob.
     from ingestion.contracts import load_contracts
     from ingestion.landing import ensure_schema_files
+    from ingestion.linkage import ensure_decisions_file
 
     ensure_schema_files(landing_dir, load_contracts())
-    work_dir = warehouse_path.parent / "dbt"
+    ensure_decisions_file(landing_dir)
+    work_dir = (warehouse_path if engine == "spark" else warehouse_path.parent) / "dbt"
     target_dir, log_dir = work_dir / "target", work_dir / "logs"
     for d in (warehouse_path.parent, target_dir, log_dir):
         d.mkdir(parents=True, exist_ok=True)
@@ -156,7 +178,7 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     run_results.unlink(missing_ok=True)  # never read a previous build's results
 
     command = [
-        dbt_executable(), "build",
+        dbt_executable(engine), "build",
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir),
@@ -164,6 +186,8 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
         "--vars", json.dumps({"as_of_date": as_of.isoformat()}),
         "--no-use-colors",
     ]
+    if engine == "spark":
+        command += ["--target", os.environ.get("CREDITWH_SPARK_TARGET") or "spark"]
     if select:
         command += ["--select", *shlex.split(select)]
     if indirect_selection:
@@ -171,7 +195,8 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     env = {
         **os.environ,
         "CREDITWH_LANDING": str(landing_dir),
-        "CREDITWH_WAREHOUSE": str(warehouse_path),
+        **({"CREDITWH_SPARK_DIR": str(warehouse_path)} if engine == "spark" else
+           {"CREDITWH_WAREHOUSE": str(warehouse_path)}),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
