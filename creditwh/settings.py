@@ -38,6 +38,10 @@ class Home:
         return self.root / "landing"
 
     @property
+    def linkage(self) -> Path:  # entity linkage: people's reviews (reviews.jsonl) and every run's decisions (runs/)
+        return self.root / "linkage"
+
+    @property
     def quarantine(self) -> Path:  # rejected rows with reasons, same partitioning as landing
         return self.root / "quarantine"
 

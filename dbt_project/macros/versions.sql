@@ -15,10 +15,12 @@
 
 {#-
   The body of an int_<entity>__resolved model: the latest version of each record plus identity resolution.
-    entity_uscc        = the record's USCC when its check digit holds (uscc_check_ok),
+    entity_uscc        = the record's USCC when its check digit holds and the registry knows it,
                          else the registry's USCC found through the record's registration_no,
+                         else the registry entity a `match` decision of entity linkage names (docs/linkage.md),
+                         else the record's USCC when its check digit holds (an entity the registry does not know),
                          else NULL;
-    entity_resolved_by = 'uscc' | 'registration_no' | NULL;
+    entity_resolved_by = 'uscc' | 'registration_no' | 'linkage' | NULL;
     entity_known       = entity_uscc is an entity of the registry (dim_entity).
 -#}
 {% macro resolved_latest(staging_model, key_exprs) -%}
@@ -42,20 +44,35 @@ registered as (
     select uscc from {{ ref('int_registry__entities') }}
 ),
 
+linked as (
+    select _file_sha256, _source_row, candidate_uscc as uscc
+    from {{ ref('stg_linkage__entity_links') }}
+    where decision = 'match'
+),
+
 resolved as (
     select
         latest.*,
         case
+            when latest.uscc_check_ok and registered_as_sent.uscc is not null then latest.uscc
+            when registration_numbers.uscc is not null then registration_numbers.uscc
+            when linked.uscc is not null then linked.uscc
             when latest.uscc_check_ok then latest.uscc
-            else registration_numbers.uscc
         end as entity_uscc,
         case
-            when latest.uscc_check_ok then 'uscc'
+            when latest.uscc_check_ok and registered_as_sent.uscc is not null then 'uscc'
             when registration_numbers.uscc is not null then 'registration_no'
+            when linked.uscc is not null then 'linkage'
+            when latest.uscc_check_ok then 'uscc'
         end as entity_resolved_by
     from latest
+    left join registered as registered_as_sent
+        on registered_as_sent.uscc = latest.uscc
     left join registration_numbers
         on registration_numbers.registration_no = latest.registration_no
+    left join linked
+        on linked._file_sha256 = latest._file_sha256
+        and linked._source_row = latest._source_row
 )
 
 select
