@@ -49,6 +49,7 @@ class FeedContext:
     drng: np.random.Generator  # defect stream of this feed (only the unknown_entity swap is used here)
     unknown_rate: float
     bureaus: list[str]
+    built: dict[str, pl.DataFrame] = field(default_factory=dict)  # clean frames of feeds built earlier (repair.py)
 
     @property
     def ref_day(self) -> int:

@@ -17,8 +17,11 @@ from .config import SCALES, Contract, load_contracts, resolve_rates
 from .defects import arrange, plant
 from .entities import build_entities
 from .departments import BUILDERS as DEPARTMENT_BUILDERS
+from .departments import DEPENDS_ON as DEPARTMENT_DEPENDS_ON
 from .feeds import BUILDERS as SAMR_BUILDERS
 from .feeds import FeedContext, bureau_usccs
+from .repair import BUILDERS as REPAIR_BUILDERS
+from .repair import DEPENDS_ON as REPAIR_DEPENDS_ON
 from .writers import write_csv, write_json_lines, write_json_page, write_xlsx
 
 log = logging.getLogger(__name__)
@@ -28,7 +31,8 @@ COURT_PAGE_SIZE = 500  # the court API's page size (records per page_NNNN.json)
 GROUND_TRUTH = "_ground_truth.parquet"
 MANIFEST = "_manifest.json"
 REGISTRY = "samr_entity_registry"
-BUILDERS = {**SAMR_BUILDERS, **DEPARTMENT_BUILDERS}
+BUILDERS = {**SAMR_BUILDERS, **DEPARTMENT_BUILDERS, **REPAIR_BUILDERS}
+DEPENDS_ON = {**REPAIR_DEPENDS_ON, **DEPARTMENT_DEPENDS_ON}
 
 # Independent random streams: one for entities, and per feed one for data, one for defects, one for layout.
 # Keyed by a hash of the feed id (not its position) so adding a contract does not reshuffle the others, and the
@@ -129,14 +133,19 @@ def generate(scale: str, seed: int, out_dir: Path, defect_rates: dict | None = N
 
     feeds_out: dict[str, dict] = {}
     truths = []
-    for feed_id in sorted(contracts):
+    built: dict[str, pl.DataFrame] = {}
+    # feeds built on other feeds' records come last; each feed keeps its own streams, so the order changes no bytes
+    for feed_id in sorted(contracts, key=lambda f: (f in DEPENDS_ON, f)):
         t = time.perf_counter()
         contract = contracts[feed_id]
         is_registry = feed_id == REGISTRY
         ctx = FeedContext(ents=ents, n_registry=n, reference_date=reference_date, scale=cfg,
                           rng=_stream(seed, _DATA, feed_id), drng=_stream(seed, _DEFECTS, feed_id),
-                          unknown_rate=0.0 if is_registry else rates["unknown_entity"], bureaus=bureaus)
+                          unknown_rate=0.0 if is_registry else rates["unknown_entity"], bureaus=bureaus,
+                          built={f: built[f] for f in DEPENDS_ON.get(feed_id, ())})
         data = BUILDERS[feed_id](ctx)
+        if any(feed_id in needs for needs in DEPENDS_ON.values()):
+            built[feed_id] = data.frame
         planted = plant(data.frame, contract, rates, ctx.drng, ents, n, is_registry)
         page_size = COURT_PAGE_SIZE if contract.format == "json_pages" else None
         rows, truth = arrange(planted, _stream(seed, _LAYOUT, feed_id), page_size)

@@ -108,3 +108,21 @@
 {% macro spark__string_literal(text) -%}
   '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
+
+
+{# Whole days from start_expr to end_expr (end - start; negative when end is earlier), as an integer. #}
+{% macro days_between(start_expr, end_expr) -%}
+  {{ return(adapter.dispatch('days_between', 'credit_warehouse')(start_expr, end_expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__days_between(start_expr, end_expr) -%}
+  cast(datediff('day', cast({{ start_expr }} as date), cast({{ end_expr }} as date)) as integer)
+{%- endmacro %}
+
+{% macro spark__days_between(start_expr, end_expr) -%}
+  datediff(cast({{ end_expr }} as date), cast({{ start_expr }} as date))
+{%- endmacro %}
+
+{% macro default__days_between(start_expr, end_expr) -%}
+  cast({{ dbt.datediff(start_expr, end_expr, 'day') }} as integer)
+{%- endmacro %}

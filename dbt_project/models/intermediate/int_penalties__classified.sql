@@ -4,7 +4,9 @@
 --   severity: see docs/warehouse.md and the doc block col_severity;
 --   publicity: the publicity_rules row of that severity in force on decision_date;
 --   publicity_start = decision_date, publicity_end = publicity_start + publicity_months (exclusive: the first day
---   the record is no longer shown; a warning-only penalty has 0 months, so an empty window).
+--   the record is no longer shown; a warning-only penalty has 0 months, so an empty window);
+--   a valid granted credit repair (int_credit_repair__decisions) ends publicity on its decision date when that
+--   comes first: publicity_end_by_rule keeps the rule's end, repair_granted_on the grant (docs/credit-repair.md).
 with
 
 penalties as (
@@ -17,6 +19,13 @@ severity_rules as (
 
 publicity_rules as (
     select * from {{ ref('publicity_rules') }}
+),
+
+repair_grants as (
+    select record_id as penalty_id, min(decided_on) as repair_granted_on
+    from {{ ref('int_credit_repair__decisions') }}
+    where record_type = 'penalty' and decision = 'granted' and is_valid
+    group by record_id
 ),
 
 penalty_ids as (
@@ -121,13 +130,27 @@ with_publicity as (
     left join publicity_rules as publicity
         on publicity.severity = classified.severity
         and {{ rule_applies('publicity', 'classified.decision_date') }}
+),
+
+with_rule_end as (
+    select
+        with_publicity.*,
+        {{ add_months('decision_date', 'publicity_months') }} as publicity_end_by_rule,
+        repair_grants.repair_granted_on
+    from with_publicity
+    left join repair_grants
+        on repair_grants.penalty_id = with_publicity.penalty_id
 )
 
 select
-    with_publicity.*,
+    with_rule_end.*,
     decision_date as publicity_start,
-    {{ add_months('decision_date', 'publicity_months') }} as publicity_end,
+    case
+        when repair_granted_on is not null and repair_granted_on < publicity_end_by_rule
+            then greatest(repair_granted_on, decision_date)
+        else publicity_end_by_rule
+    end as publicity_end,
     case
         when repair_after_months is not null then {{ add_months('decision_date', 'repair_after_months') }}
     end as repair_eligible_from
-from with_publicity
+from with_rule_end

@@ -43,7 +43,9 @@ select
     publicity_months,
     publicity_start,
     publicity_end,
+    publicity_end_by_rule,
     repair_eligible_from,
+    repair_granted_on,
     is_published_type,
     ---------- lineage
     _issues,
