@@ -447,6 +447,56 @@ def build_contract_credit(ctx: FeedContext) -> FeedData:
     return FeedData(frame.sort(["_file", "uscc"]))
 
 
+# ------------------------------------------------------------------------------------------------ inspection follow-up
+INSPECTIONS = "samr_inspection_results"
+NO_ISSUE, UNREACHABLE = vocab.INSPECTION_RESULTS[0][0], vocab.INSPECTION_RESULTS[3][0]
+# partner departments of joint inspections (一业一查) that sometimes make the follow-up themselves
+FOLLOW_UP_PARTNERS = {"housing": "住房和城乡建设局", "psb": "公安局", "education": "教育局", "hrss": "人力资源和社会保障局"}
+
+
+def build_inspection_followups(ctx: FeedContext) -> FeedData:
+    """Follow-up surveys (抽查回访) of the city's own random inspections, so every survey names a real task and entity.
+    An inspection that found an issue is followed up on its rectification (an entity unreachable at its address
+    cannot be visited); a share of clean ones is surveyed for satisfaction only (无需整改). Riskier entities leave
+    more issues unrectified. Surveys not yet due by the reference date are not sent."""
+    rng = ctx.rng
+    res = ctx.built[INSPECTIONS]
+    n = res.height
+    inspected = res["inspection_date"].str.to_date().cast(pl.Int32).to_numpy().astype(np.int64)
+    result = res["result"].to_numpy().astype(str)
+    issue = result != NO_ISSUE
+    surveyed = np.where(issue, result != UNREACHABLE, rng.random(n) < ctx.volume("inspection_followup_share"))
+    day = inspected + rng.integers(30, 91, n)
+    keep = surveyed & (day <= ctx.ref_day)
+    risk = ctx.attr("risk")[res["_ent"].to_numpy()]
+    p_not = np.clip(0.06 * risk / ctx.attr("risk")[: ctx.n_registry].mean(), 0.0, 0.6)
+    u = rng.random(n)
+    rectification = np.where(~issue, "无需整改", np.where(u < p_not, "未整改", np.where(u < p_not + 0.1, "部分整改",
+                                                                                          "已整改")))
+    satisfaction = np.array(["满意", "基本满意", "不满意"], dtype=object)[weighted_index(rng, [75.0, 20.0, 5.0], n)]
+    satisfaction[rng.random(n) < 0.2] = None  # the entity declined to answer
+    partner = rng.random(n) < 0.1
+    partner_key = np.array(list(FOLLOW_UP_PARTNERS), dtype=object)[rng.integers(0, len(FOLLOW_UP_PARTNERS), n)]
+    department = np.where(partner, np.array([FOLLOW_UP_PARTNERS[k] for k in partner_key], dtype=object),
+                          "市场监督管理局")
+    authority = np.where(partner, np.array([vocab.DEPARTMENT_AUTHORITIES[k][1] for k in partner_key], dtype=object),
+                         res["authority_name"].to_numpy())
+    frame = pl.DataFrame({
+        "__day": day, "_ent": res["_ent"], "task_id": res["task_id"], "uscc": res["uscc"],
+        "entity_name": res["entity_name"], "follow_up_date": date_str(day),
+        "rectification": pl.Series(rectification.tolist(), dtype=pl.String),
+        "satisfaction": pl.Series(satisfaction.tolist(), dtype=pl.String),
+        "department": pl.Series(department.tolist(), dtype=pl.String),
+        "authority_name": pl.Series(authority.tolist(), dtype=pl.String),
+    }).filter(pl.Series(keep))
+    year = pl.col("follow_up_date").str.slice(0, 4)
+    frame = frame.sort(["__day", "task_id", "uscc"]).with_columns(
+        survey_no=pl.format("HF{}{}", year, pl.int_range(1, pl.len() + 1).over(year).cast(pl.String).str.zfill(6)),
+        _file=pl.format("inspection_followups_{}.csv", year),
+    )
+    return FeedData(finish(frame, ["_file", "__day", "survey_no"]))
+
+
 BUILDERS = {
     "hrss_wage_arrears_dishonest": build_wage_arrears,
     "housing_construction_penalties": build_housing_penalties,
@@ -456,4 +506,7 @@ BUILDERS = {
     "education_training_institutions": build_training_institutions,
     "psb_blasting_units": build_blasting_units,
     "honours_contract_credit": build_contract_credit,
+    "samr_inspection_followup": build_inspection_followups,
 }
+# Built after the feeds they read (the generator builds dependent feeds last and hands them the built frames).
+DEPENDS_ON = {"samr_inspection_followup": (INSPECTIONS,)}

@@ -350,3 +350,9 @@ UNKNOWN_CODE_VALUES.update({
     "qualification_grade": ["五级", "甲级"],
     "honour_type": ["重合同守信用企业", "诚信企业"],
 })
+
+UNKNOWN_CODE_VALUES.update({  # samr_inspection_followup
+    "rectification": ["整改中", "已整改完毕", "拒不整改"],
+    "satisfaction": ["非常满意", "一般"],
+    "department": ["市场监管局", "城管局"],
+})

@@ -348,6 +348,33 @@ contract_credit as (
         cast(null as {{ str }}) as feed_department,
         _feed, _run_id, _file_name, _file_sha256, _source_row
     from {{ ref('int_contract_credit__resolved') }}
+),
+
+-- a follow-up survey (抽查回访) of a random inspection: its rectification is the severity; the department is the one
+-- that followed up (a partner of a joint inspection may); the inspection's own result goes into the description
+inspection_followups as (
+    select
+        {{ stable_id(["'samr_inspection_followup'", 'followups.survey_no']) }} as event_id,
+        'inspection_follow_up' as event_type,
+        followups.entity_uscc,
+        followups.entity_known,
+        followups.uscc as subject_uscc,
+        followups.entity_name as subject_name,
+        followups.follow_up_date as event_date,
+        followups.rectification as severity,
+        concat_ws('；', followups.task_id, inspections.result, followups.survey_no, followups.authority_name)
+            as description,
+        coalesce(followups.entity_uscc, followups.uscc) as match_key,
+        followups.survey_no as sort_key,
+        cast(null as date) as window_from,
+        cast(null as date) as window_until,
+        followups.department as feed_department,
+        followups._feed, followups._run_id, followups._file_name, followups._file_sha256, followups._source_row
+    from {{ ref('int_inspection_followups__resolved') }} as followups
+    left join {{ ref('int_inspections__resolved') }} as inspections
+        on inspections.task_id = followups.task_id
+        and coalesce(inspections.uscc, 'registration_no:' || inspections.registration_no)
+            = coalesce(followups.uscc, 'registration_no:' || followups.registration_no)
 )
 
 select * from penalties
@@ -381,3 +408,5 @@ union all
 select * from blasting_licence_sanctions
 union all
 select * from contract_credit
+union all
+select * from inspection_followups
