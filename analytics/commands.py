@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
+from pathlib import Path
 
 
 def _iso_date(text: str) -> date:
@@ -33,6 +34,21 @@ def register(add) -> None:
     w.add_argument("--as-of", type=_iso_date, help="date (default: the published index's as-of date)")
     w.add_argument("--json", action="store_true", help="print one JSON object")
     w.set_defaults(func=cmd_index_what_if)
+
+    p = add("report", None, "Reports rendered from the published warehouse.")
+    sub = p.add_subparsers(dest="report_command", metavar="{city}")
+    sub.required = True
+    r = sub.add_parser("city", help="The city credit report: composite index and one dashboard per credit park "
+                                    "(self-contained HTML).",
+                       description="Render $CREDITWH_HOME/reports/city_credit_report.html from the published "
+                                   "warehouse: the city composite credit index with its indicator breakdown and "
+                                   "a dashboard per credit park.")
+    r.add_argument("--home", default=argparse.SUPPRESS, help="installation directory")
+    r.add_argument("--out", type=Path, help="HTML file to write (default: <home>/reports/city_credit_report.html)")
+    r.add_argument("--months", type=int, default=12, help="month-ends shown (default 12)")
+    r.add_argument("--city", help="prefecture code (default: the city with most graded entities)")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=cmd_report_city)
 
 
 def _console():
@@ -121,6 +137,22 @@ def cmd_entity(args, home) -> int:
             table.add_row(_num(h["valid_from"]), _num(h["valid_to"]), h["entity_name"], h["legal_rep_name"] or "",
                           h["registration_status"], h["industry_code"] or "", h["park"] or "")
         console.print(table)
+    return 0
+
+
+def cmd_report_city(args, home) -> int:
+    from analytics.city_report import render
+
+    out = args.out or home.root / "reports" / "city_credit_report.html"
+    report = render(home.warehouse, out, months=args.months, city_code=args.city)
+    summary = {"report": str(report.path), "city_code": report.city_code, "month_end": report.latest_month,
+               "composite_index": report.composite_index, "parks": report.parks}
+    if args.json:
+        _print_json(summary)
+    else:
+        index = "n/a" if report.composite_index is None else f"{report.composite_index:.1f}"
+        print(f"City credit report for {report.city_code} ({report.latest_month}): composite index {index}, "
+              f"{len(report.parks)} parks ({', '.join(report.parks)})\nReport: {report.path}")
     return 0
 
 

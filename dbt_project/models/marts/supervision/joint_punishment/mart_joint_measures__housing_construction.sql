@@ -1,0 +1,1 @@
+{{ joint_measures_for('housing_construction') }}

@@ -1,0 +1,1 @@
+{{ joint_measures_for('market_regulation') }}

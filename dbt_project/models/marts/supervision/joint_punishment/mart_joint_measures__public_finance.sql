@@ -1,0 +1,1 @@
+{{ joint_measures_for('public_finance') }}
