@@ -53,7 +53,7 @@ def record_history(exports: Path, record_id: str) -> dict:
     row = state.rows().get(record_id)
     if row is None:
         raise CreditwhError(f"record {record_id} was never sent from {exports} (record ids are the warehouse's "
-                            "penalty_id: 32 hex characters)")
+                            "ids: penalty_id, licence_id, ...: 32 hex characters)")
     events = (state.history.with_row_index("_seq").filter(pl.col("record_id") == record_id)
               .sort("_seq").drop("_seq", "record_id"))
     order = {b: i + 1 for i, b in enumerate(state.batches)}

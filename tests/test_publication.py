@@ -137,7 +137,7 @@ def test_manifest_hashes_counts_and_provenance_match_the_files(world):
         (PUBLICATION_SCHEMAS_DIR / "administrative_penalty.schema.json").read_bytes()
     provenance = jsonl(batch / "provenance.jsonl")
     assert [p["record_id"] for p in provenance] == [r["record_id"] for r in jsonl(batch / "penalties.jsonl")]
-    assert provenance[0].keys() == {"record_id", "operation", "_feed", "_run_id", "_file_name", "_file_sha256",
+    assert provenance[0].keys() == {"record_id", "record_type", "operation", "_feed", "_run_id", "_file_name", "_file_sha256",
                                     "_source_row"}
     by_id = {p["record_id"]: p for p in provenance}
     assert by_id[pid("p12")]["_source_row"] == 12 and by_id[pid("p12")]["_file_name"] == "penalties_20261124.csv"
