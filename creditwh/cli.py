@@ -24,7 +24,7 @@ SCALES = ("tiny", "city", "province")
 # Packages that bring their own commands: each module has `register(add)`, where `add(name, func, help)` returns
 # the new sub-parser (func takes (args, home) and returns the exit code). A listed module that is not there yet
 # is skipped, so a package can be added without touching this file again.
-COMMAND_MODULES = ("quality.commands", "publication.commands", "analytics.commands", "supervision.commands")
+COMMAND_MODULES = ("ingestion.commands", "quality.commands", "publication.commands", "analytics.commands", "supervision.commands")
 DEFAULT_DEMO_SCALE = "city"
 DEMO_MARKER = ".creditwh-demo"
 
@@ -159,11 +159,12 @@ def cmd_alerts(args, home: Home) -> int:
 def cmd_build(args, home: Home) -> int:
     from creditwh import stages
 
-    result = stages.build(home, as_of=args.as_of)
+    result = stages.build(home, as_of=args.as_of, engine=args.engine)
     if args.json:
         _print_json(result)
     else:
-        _console().print(f"Warehouse built at {home.warehouse} (as of {args.as_of}): "
+        where = home.warehouse if args.engine == "duckdb" else f"{result['warehouse']} (Spark)"
+        _console().print(f"Warehouse built at {where} (as of {args.as_of}): "
                          f"{result['totals']}")
     return 0
 
@@ -189,7 +190,8 @@ def cmd_publish(args, home: Home) -> int:
     if args.json:
         _print_json(result)
     elif args.dry_run or result["batch_id"] is None:  # the message says what would be sent, or why nothing was
-        _console().print(f"{(result.get('message') or 'nothing to publish').capitalize()}.")
+        message = result.get("message") or "nothing to publish"
+        _console().print(f"{message[:1].upper()}{message[1:]}.")  # .capitalize() would lower-case the batch id
     else:
         _console().print(f"Published {result['records']:,} records in batch {result['batch_id']} "
                          f"({result['batch_dir']}): {result.get('message')}.")
@@ -364,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, func, text)
         p.add_argument("--as-of", type=_iso_date, default=date.today(), help="YYYY-MM-DD (default: today)")
         p.add_argument("--json", action="store_true")
+    sub.choices["build"].add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                                      help="duckdb (default: the single-writer file the other stages read) or spark "
+                                           "(docs/scale-out.md)")
     sub.choices["validate"].add_argument("--run-id")
     sub.choices["publish"].add_argument("--dry-run", action="store_true", help="count and validate, write nothing")
     p = add("sql", cmd_sql, "Run a read-only SQL query on the warehouse and print a table.")

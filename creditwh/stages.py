@@ -114,13 +114,44 @@ def check_feed_arrival(home: Home, feed: str, due_at: datetime) -> dict:
     return arrival.to_json()
 
 
+def link(home: Home) -> dict:
+    """Decide the landed records whose identifier does not resolve (ingestion/linkage.py) before dbt reads them."""
+    from ingestion.contracts import load_contracts
+    from ingestion.linkage import run_linkage
+
+    run = run_linkage(home.landing, load_contracts(), home.linkage)
+    return {"linkage_run": run.run_id, "unresolved_rows": run.rows, "keys": run.keys, "decisions": run.decisions}
+
+
 @recorded
-def build(home: Home, as_of: date) -> dict:
+def build(home: Home, as_of: date, engine: str = "duckdb") -> dict:
     from creditwh.warehouse import build as dbt_build
 
+    linkage = link(home)
+
+    if engine == "spark":
+        # Spark's tables live in its own warehouse directory and metastore (docs/scale-out.md); nothing to swap in
+        # for DuckDB readers, and the Spark target has no single-writer file to protect.
+        return dbt_build(home.landing, spark_warehouse(home), as_of=as_of, engine="spark").to_json() | {
+            "linkage": linkage}
     result = dbt_build(home.landing, home.warehouse_build, as_of=as_of)
     publish_warehouse(home.warehouse_build, home.warehouse)
-    return result.to_json()
+    return result.to_json() | {"linkage": linkage}
+
+
+@recorded
+def report(home: Home) -> dict:
+    """The city credit report (composite index, one dashboard per credit park) from the published warehouse."""
+    from analytics.city_report import render
+
+    out = render(home.warehouse, home.root / "reports" / "city_credit_report.html")
+    return {"report": str(out.path), "city_code": out.city_code, "month_end": str(out.latest_month),
+            "composite_index": out.composite_index, "parks": out.parks}
+
+
+def spark_warehouse(home: Home) -> Path:
+    """Where `build --engine spark` keeps the Spark warehouse directory and its Derby metastore (local session)."""
+    return home.warehouse_dir / "spark"
 
 
 def publish_warehouse(built: Path, published: Path) -> None:

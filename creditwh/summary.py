@@ -12,7 +12,8 @@ def _stage(home: Home, name: str) -> dict:
 
 
 def pipeline_summary(home: Home) -> dict:
-    ingest, build, validate, publish = (_stage(home, s) for s in ("ingest", "build", "validate", "publish"))
+    ingest, build, validate, publish, report = (
+        _stage(home, s) for s in ("ingest", "build", "validate", "publish", "report"))
     feeds = [
         {k: f[k] for k in ("feed", "rows_in", "loaded", "quarantined", "rejected_files")}
         for f in ingest.get("result", {}).get("feeds", [])
@@ -38,12 +39,14 @@ def pipeline_summary(home: Home) -> dict:
         "batch_id": published.get("batch_id"),
         "publication": published.get("message"),
         "stages": {s: {"status": r.get("status"), "seconds": r.get("seconds"), "error": r.get("error")}
-                   for s, r in (("ingest", ingest), ("build", build), ("validate", validate), ("publish", publish))
+                   for s, r in (("ingest", ingest), ("build", build), ("validate", validate), ("publish", publish),
+                                ("report", report))
                    if r},
         "paths": {
             "warehouse": str(home.warehouse),
             "exports": str(home.exports),
             "data_docs": str(home.data_docs / "index.html"),
+            "city_report": report.get("result", {}).get("report"),
             "airflow_home": str(home.airflow_home),
         },
     }

@@ -1,4 +1,4 @@
-"""The whole chain in one run, on demand: ingest every waiting feed -> build -> gate -> publish.
+"""The whole chain in one run, on demand: ingest every waiting feed -> build -> gate -> publish (and the city report).
 
 Production runs the same stages as separate DAGs linked by Assets (feed_ingestion.py, warehouse_build.py); this
 one is for the demo (`creditwh demo` runs it with dag.test()) and for a manual catch-up from the UI. Its build
@@ -52,7 +52,15 @@ def credit_pipeline():
 
         return stages.publish(_home(), as_of=run_as_of(get_current_context()))
 
-    publish(validate(build(ingest())))
+    @task
+    def report(_built: dict) -> dict:
+        from creditwh import stages
+
+        return stages.report(_home())
+
+    built = build(ingest())
+    publish(validate(built))
+    report(built)
 
 
 credit_pipeline()

@@ -6,6 +6,18 @@ from pathlib import Path
 
 
 def register(add) -> None:
+    from supervision import inspections_cli
+
+    inspections_cli.register(add)
+    from supervision import joint_cli
+
+    joint_cli.register(add)
+    from supervision import repair_cli
+
+    repair_cli.register(add)
+    from supervision import parks_cli
+
+    parks_cli.register(add)
     p = add("credit-code", cmd_credit_code,
             "Issue an enterprise's signed credit code and its QR image (or --verify a scanned code, --keygen keys).")
     p.add_argument("uscc", nargs="?", help="the enterprise's unified social credit code")

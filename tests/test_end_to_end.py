@@ -68,6 +68,8 @@ def test_the_airflow_run_succeeded_and_the_summary_has_every_key(demo):
     assert set(summary["paths"]) >= {"warehouse", "exports", "data_docs", "airflow_home"}
     assert Path(summary["paths"]["warehouse"]).is_file()
     assert Path(summary["paths"]["data_docs"]).is_file()
+    report = Path(summary["paths"]["city_report"])
+    assert report.is_file() and "信用+旅游园区" in report.read_text(encoding="utf-8")
 
 
 def test_every_row_is_loaded_or_quarantined(demo):
@@ -135,6 +137,11 @@ def test_warehouse_resolves_identities_and_grades_entities(demo):
             assert resolved[key] == t["expected"], t
             checked += 1
     assert checked >= legacy.height * 0.9
+    # a USCC typed with a wrong check character is linked to its entity by name and code (docs/linkage.md)
+    mistyped = truth(home, "bad_check_digit").filter(pl.col("feed").is_in(list(RESOLVED_MODELS)))
+    linked = [resolved.get((t["feed"], t["file_name"], t["source_row"])) == t["expected"] for t in mistyped.to_dicts()
+              if (t["feed"], t["file_name"], t["source_row"]) in resolved]
+    assert len(linked) >= 10 and sum(linked) >= 0.9 * len(linked)
 
 
 def test_the_gate_holds_back_bad_check_digits_and_the_export_is_valid(demo):
@@ -149,7 +156,16 @@ def test_the_gate_holds_back_bad_check_digits_and_the_export_is_valid(demo):
     batch = home.exports / (home.exports / "LATEST").read_text().strip()
     manifest = json.loads((batch / "manifest.json").read_text(encoding="utf-8"))
     lines = (batch / "penalties.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == summary["exported_records"] > 0
+    assert lines
+    every_type = 0
+    for entry in manifest["record_types"].values():   # every record of every type validates against its schema
+        other = json.loads((batch / entry["schema"]).read_text(encoding="utf-8"))
+        records = [json.loads(x) for x in (batch / entry["file"]).read_text(encoding="utf-8").splitlines()]
+        for record in records:
+            jsonschema.validate(record, other)
+        every_type += len(records)
+    assert every_type == summary["exported_records"]
+    assert manifest["record_types"]["administrative_licence"]["records"] > 0
     files = manifest["files"] if isinstance(manifest["files"], list) else [
         {"name": k, **v} for k, v in manifest["files"].items()]
     for f in files:
