@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -30,12 +31,18 @@ def dag_run(home: Home, dag_id: str, logical: datetime, metadata_db) -> subproce
               "print('RESULT ' + json.dumps(out, default=str))\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")} | {
         "CREDITWH_HOME": str(home.root), "CREDITWH_AIRFLOW_DB_URL": f"sqlite:///{metadata_db}"}
-    return subprocess.Popen([sys.executable, "-c", script, dag_id, logical.isoformat()], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # output to files, not pipes: the test polls the build while it runs, and a build that logs more than a pipe
+    # holds (every dbt node) would block on a full pipe nobody reads
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen([sys.executable, "-c", script, dag_id, logical.isoformat()], env=env, stdout=out,
+                            stderr=err, text=True)
+    proc.output_files = (out, err)
+    return proc
 
 
 def outcome(proc: subprocess.Popen) -> dict:
-    out, err = proc.communicate(timeout=600)
+    proc.wait(timeout=600)
+    out, err = (f.seek(0) or f.read() for f in proc.output_files)
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, err[-3000:]
     return json.loads(lines[-1][len("RESULT "):])[0]
