@@ -1,6 +1,7 @@
 """Downstream of the feeds, all on Assets: build the warehouse when any feed lands, gate it, publish it.
 
-warehouse_build  <- any creditwh://landing/<feed>   (the single writer: pool `warehouse_writer`, one slot)
+warehouse_build  <- any creditwh://landing/<feed>   (DuckDB: the single writer, pool `warehouse_writer`, one slot;
+                                                     CREDITWH_ENGINE=spark: on Spark, no writer pool)
 quality_gate     <- creditwh://warehouse/published  (read-only on the published copy)
 publication      <- creditwh://quality/gate         (only a gate that passed updates that Asset)
 Wiring only; the work is in creditwh.stages.
@@ -13,11 +14,13 @@ from operator import or_
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from creditwh.orchestration import (EXPORT_ASSET_URI, GATE_ASSET_URI, WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
-                                    _home, default_args, landing_asset_uri, log_dbt_nodes, run_as_of)
+from creditwh.orchestration import (EXPORT_ASSET_URI, GATE_ASSET_URI, WAREHOUSE_ASSET_URI, _home, build_outlet,
+                                    build_pool, default_args, landing_asset_uri, log_dbt_nodes, run_as_of,
+                                    warehouse_engine)
 from ingestion.contracts import load_contracts
 
 FEED_ASSETS = [Asset(landing_asset_uri(feed)) for feed in load_contracts()]
+ENGINE = warehouse_engine()
 
 
 @dag(
@@ -31,11 +34,11 @@ FEED_ASSETS = [Asset(landing_asset_uri(feed)) for feed in load_contracts()]
     tags=["credit-warehouse", "warehouse"],
 )
 def warehouse_build():
-    @task(pool=WAREHOUSE_WRITER_POOL, outlets=[Asset(WAREHOUSE_ASSET_URI)])
+    @task(pool=build_pool(ENGINE), outlets=[Asset(build_outlet(ENGINE))])
     def build() -> dict:
         from creditwh import stages
 
-        result = stages.build(_home(), as_of=run_as_of(get_current_context()))
+        result = stages.build(_home(), as_of=run_as_of(get_current_context()), engine=ENGINE)
         log_dbt_nodes(result)
         return {"as_of": result["as_of"], "totals": result["totals"]}
 

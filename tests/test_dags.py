@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from creditwh.orchestration import WAREHOUSE_WRITER_POOL, alert_on_failure, landing_asset_uri
+from creditwh.orchestration import (SPARK_WAREHOUSE_ASSET_URI, WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
+                                    alert_on_failure, landing_asset_uri)
 from creditwh.settings import CONTRACTS_DIR, DAGS_DIR
 from ingestion.contracts import load_contracts
 
@@ -77,6 +78,8 @@ def _parse_in_subprocess(env: dict) -> dict:
         "build = bag.dags.get('warehouse_build')\n"
         "print(json.dumps({'dags': sorted(bag.dags), 'errors': {k: v[-300:] for k, v in bag.import_errors.items()},\n"
         "                  'build_assets': sorted(a.uri for a in build.timetable.asset_condition.objects) if build else [],\n"
+        "                  'build_task': {'pool': build.get_task('build').pool,\n"
+        "                                 'outlets': [a.uri for a in build.get_task('build').outlets]} if build else {},\n"
         "                  'loaded': [m for m in heavy if m in sys.modules]}))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
@@ -102,3 +105,14 @@ def test_adding_a_contract_adds_a_dag_and_a_build_trigger(tmp_path):
     assert result["errors"] == {}
     assert "ingest__housing_penalties" in result["dags"]
     assert landing_asset_uri("housing_penalties") in result["build_assets"]
+
+
+def test_the_engine_decides_the_writer_pool_and_what_a_build_triggers():
+    """DuckDB keeps its single writer and triggers the gate; Spark has no file to lock and a build of its own."""
+    duckdb = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "duckdb"})
+    assert duckdb["build_task"] == {"pool": WAREHOUSE_WRITER_POOL, "outlets": [WAREHOUSE_ASSET_URI]}
+    spark = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "spark"})
+    assert spark["errors"] == {}
+    assert spark["build_task"] == {"pool": "default_pool", "outlets": [SPARK_WAREHOUSE_ASSET_URI]}
+    wrong = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "oracle"})
+    assert "CREDITWH_ENGINE='oracle': choose one of duckdb, spark" in " ".join(wrong["errors"].values())

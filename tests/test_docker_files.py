@@ -47,7 +47,11 @@ def test_compose_holds_no_secret_and_creates_the_writer_pool():
 
 
 def test_the_image_installs_the_locked_deploy_set_and_every_package():
-    assert "uv sync --frozen --no-dev --extra deploy --no-install-project" in DOCKERFILE
+    assert 'ARG EXTRAS="deploy"' in DOCKERFILE
+    assert 'uv sync --frozen --no-dev $(for e in $EXTRAS; do printf -- "--extra %s " "$e"; done) --no-install-project' \
+        in DOCKERFILE
+    assert '*" spark "*) echo openjdk-17-jre-headless' in DOCKERFILE  # a Spark image carries its JVM
+    assert COMPOSE["x-airflow-common"]["build"]["args"]["EXTRAS"] == "${CREDITWH_IMAGE_EXTRAS:-deploy}"
     make_uv = re.search(r"UV_VERSION \?= (\S+)", (REPO_ROOT / "Makefile").read_text()).group(1)
     assert f'"uv=={make_uv}"' in DOCKERFILE
     for package in [*PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"], "dags", "dbt_project"]:
