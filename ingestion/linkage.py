@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -300,7 +301,8 @@ def _content_hash(frame: pl.DataFrame) -> str:
 
 def _replace(frame: pl.DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    # a temporary name of its own: two builds of one landing (DuckDB and Spark side by side) may both write it
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     frame.write_parquet(tmp)
     os.replace(tmp, target)
 
