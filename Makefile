@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 SPARK_VENV := .venv-spark
 
-.PHONY: setup demo test test-slow test-spark spark-setup bench lint clean
+.PHONY: setup demo test test-duckdb test-slow test-spark spark-setup bench lint clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -24,7 +24,11 @@ setup: $(VENV)/.synced
 demo: setup  ## generate the synthetic city and run the whole pipeline through Airflow
 	$(VENV)/bin/creditwh demo $(ARGS)
 
-test: setup  ## the default test suite (what CI runs)
+test: setup spark-setup  ## what CI runs: the default suite, then the DuckDB/Spark parity of every table
+	$(VENV)/bin/python -m pytest $(ARGS)
+	$(MAKE) --no-print-directory test-spark ARGS=
+
+test-duckdb: setup  ## the default suite alone (no Spark): the quick loop while developing
 	$(VENV)/bin/python -m pytest $(ARGS)
 
 test-slow: setup  ## scale tests left out of the default run
