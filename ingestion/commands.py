@@ -1,24 +1,16 @@
 """`creditwh linkage run|list|review`: entity linkage of records whose identifier does not resolve (docs/linkage.md)."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
+from creditwh.command_groups import command_group
+
 
 def register(add) -> None:
-    p = add("linkage", None, "Entity linkage: match records whose USCC or registration number does not resolve to a "
-                             "registry entity, list the decisions, record a person's review.")
-    sub = p.add_subparsers(dest="linkage_command", required=True, metavar="SUBCOMMAND")
-
-    def nested(name, func, help_text):
-        q = sub.add_parser(name, help=help_text, description=help_text)
-        q.add_argument("--home", default=argparse.SUPPRESS,
-                       help="installation directory (default: $CREDITWH_HOME or ./.creditwh)")
-        q.add_argument("--json", action="store_true")
-        q.set_defaults(func=func)
-        return q
+    nested = command_group(add, "linkage", "Entity linkage: match records whose USCC or registration number does "
+                                           "not resolve to a registry entity, list the decisions, record a review.")
 
     nested("run", cmd_run, "Decide every unresolved landed record now (the build does this first anyway).")
     q = nested("list", cmd_list, "The current decisions, one line per distinct (code, name) sent.")

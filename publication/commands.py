@@ -1,21 +1,13 @@
 """`creditwh publication receive|status`: the ledger's side of publication (`creditwh publish` writes batches)."""
 from __future__ import annotations
 
-import argparse
+
+from creditwh.command_groups import command_group
 
 
 def register(add) -> None:
-    p = add("publication", None, "Publication ledger: apply receipts, show what was sent and acknowledged.")
-    sub = p.add_subparsers(dest="publication_command", required=True, metavar="SUBCOMMAND")
-
-    def nested(name, func, help_text):
-        q = sub.add_parser(name, help=help_text, description=help_text)
-        # SUPPRESS: an absent nested --home must not overwrite `creditwh publication --home DIR …`
-        q.add_argument("--home", default=argparse.SUPPRESS,
-                       help="installation directory (default: $CREDITWH_HOME or ./.creditwh)")
-        q.add_argument("--json", action="store_true")
-        q.set_defaults(func=func)
-        return q
+    nested = command_group(add, "publication",
+                           "Publication ledger: apply receipts, show what was sent and acknowledged.")
 
     q = nested("receive", cmd_receive, "Apply a receipt file (the receiver's answer to a batch) to the ledger.")
     q.add_argument("receipt", metavar="RECEIPT.json")

@@ -2,22 +2,14 @@
 (`creditwh validate` is the publication gate.)"""
 from __future__ import annotations
 
-import argparse
 import json
+
+from creditwh.command_groups import command_group
 
 
 def register(add) -> None:
-    p = add("quality", None, "Data quality: validate landed runs, department scorecards, open issues per department.")
-    sub = p.add_subparsers(dest="quality_command", required=True, metavar="SUBCOMMAND")
-
-    def nested(name, func, help_text):
-        q = sub.add_parser(name, help=help_text, description=help_text)
-        # SUPPRESS: an absent nested --home must not overwrite `creditwh quality --home DIR …`
-        q.add_argument("--home", default=argparse.SUPPRESS,
-                       help="installation directory (default: $CREDITWH_HOME or ./.creditwh)")
-        q.add_argument("--json", action="store_true")
-        q.set_defaults(func=func)
-        return q
+    nested = command_group(add, "quality",
+                           "Data quality: validate landed runs, department scorecards, open issues per department.")
 
     q = nested("landing", cmd_landing, "Validate landed ingestion runs with the landing suites (Great Expectations); "
                "by default every run not validated yet.")

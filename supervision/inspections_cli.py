@@ -13,19 +13,11 @@ def _iso_date(text: str) -> date:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
+from creditwh.command_groups import command_group
+
 
 def register(add) -> None:
-    p = add("inspections", None, "Double-random inspection plans: draw, show, audit, indicators.")
-    sub = p.add_subparsers(dest="inspections_command", metavar="{plan,show,audit,indicators}")
-    sub.required = True
-
-    def subcommand(name, func, help_text):
-        s = sub.add_parser(name, help=help_text, description=help_text)
-        # the group's --home is parsed before the sub-command; accept it after too, without overwriting it
-        s.add_argument("--home", default=argparse.SUPPRESS, help="installation directory")
-        s.add_argument("--json", action="store_true", help="print JSON")
-        s.set_defaults(func=func)
-        return s
+    subcommand = command_group(add, "inspections", "Double-random inspection plans: draw, show, audit, indicators.")
 
     s = subcommand("plan", cmd_plan, "Draw entities (stratified by risk class), merge joint inspections and draw "
                                      "inspectors; keep the plan immutably.")

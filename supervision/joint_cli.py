@@ -1,24 +1,16 @@
-"""`creditwh joint listings|measures|court-feedback|triggers`: joint punishment and incentives (联合惩戒 / 联合激励)."""
+"""`creditwh joint listings|measures|court-feedback|triggers`: joint punishment and incentives
+(联合惩戒 / 联合激励)."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from creditwh.command_groups import command_group
+
 
 def register(add) -> None:
-    p = add("joint", None, "Joint punishment and incentives: serious-dishonest listings, measures per department, "
-                           "court linkage and feedback.")
-    sub = p.add_subparsers(dest="joint_command", metavar="{listings,measures,court-feedback,triggers}")
-    sub.required = True
-
-    def subcommand(name, func, help_text):
-        s = sub.add_parser(name, help=help_text, description=help_text)
-        # the group's --home is parsed before the sub-command; accept it after too, without overwriting it
-        s.add_argument("--home", default=argparse.SUPPRESS, help="installation directory")
-        s.add_argument("--json", action="store_true", help="print JSON")
-        s.set_defaults(func=func)
-        return s
+    subcommand = command_group(add, "joint", "Joint punishment and incentives: serious-dishonest listings, "
+                                             "measures per department, court linkage and feedback.")
 
     s = subcommand("listings", cmd_listings, "Serious-dishonest listings: grounds, early-removal and removal dates, "
                                              "status on the warehouse's as-of date.")
@@ -29,7 +21,8 @@ def register(add) -> None:
     s.add_argument("--out", type=Path, help="write the rows to this CSV file instead of printing them")
     s = subcommand("court-feedback", cmd_court_feedback, "Write the feedback for the court: the measures applied to "
                                                          "each court-listed entity (JSON Lines + manifest).")
-    s.add_argument("--out", type=Path, required=True, metavar="DIR", help="directory to write court-feedback-<as_of>/ in")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="directory to write court-feedback-<as_of>/ in")
     subcommand("triggers", cmd_triggers, "Court status changes of listed or red-listed entities (reviews to do).")
 
 

@@ -16,20 +16,12 @@ def _iso_date(text: str) -> date:
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
+from creditwh.command_groups import command_group
+
 
 def register(add) -> None:
-    p = add("repair", None, "Credit repair (信用修复): who may apply, proactive notices, an entity's status, "
-                            "indicators.")
-    sub = p.add_subparsers(dest="repair_command", required=True, metavar="{eligible,notify,status,indicators}")
-
-    def nested(name, func, help_text):
-        q = sub.add_parser(name, help=help_text, description=help_text)
-        # SUPPRESS: an absent nested --home must not overwrite `creditwh repair --home DIR …`
-        q.add_argument("--home", default=argparse.SUPPRESS,
-                       help="installation directory (default: $CREDITWH_HOME or ./.creditwh)")
-        q.add_argument("--json", action="store_true")
-        q.set_defaults(func=func)
-        return q
+    nested = command_group(add, "repair", "Credit repair (信用修复): who may apply, proactive notices, an entity's "
+                                          "status, indicators.")
 
     q = nested("eligible", cmd_eligible, "Records whose entity may apply for repair on a date (waiting period over, "
                "still shown).")
