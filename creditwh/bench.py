@@ -56,6 +56,8 @@ def raw_copy_baseline(inbox: Path, out_dir: Path) -> tuple[float, int, int]:
             elif contract.format == "xlsx":
                 frame = fastexcel.read_excel(path).load_sheet(contract.sheet, header_row=contract.header_row,
                                                               dtypes="string").to_polars()
+            elif contract.format == "jsonl":
+                frame = pl.read_ndjson(path, infer_schema_length=None)
             else:
                 frame = pl.DataFrame(json.loads(path.read_text(encoding="utf-8"))[contract.records_path],
                                      infer_schema_length=None)
