@@ -21,13 +21,7 @@ renamed as (
         cast(decision_date as date) as decision_date,
         ---------- checks and lineage (docs/interfaces.md §2)
         cast(uscc_check_ok as boolean) as uscc_check_ok,
-        cast(_issues as {{ dbt.type_string() }}) as _issues,
-        cast(_feed as {{ dbt.type_string() }}) as _feed,
-        cast(_run_id as {{ dbt.type_string() }}) as _run_id,
-        cast(_file_name as {{ dbt.type_string() }}) as _file_name,
-        cast(_file_sha256 as {{ dbt.type_string() }}) as _file_sha256,
-        cast(_source_row as bigint) as _source_row,
-        cast(_loaded_at as timestamp) as _loaded_at
+        {{ landed_lineage_columns() }}
     from source
 )
 
