@@ -24,19 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from creditwh.bench import landed_synthetic_city, replace_marked_section  # noqa: E402
 from creditwh.settings import DBT_PROJECT_DIR, Home  # noqa: E402
 
 MARK = "dbt-in-airflow"
-
-
-def _prepare(home: Home, scale: str, seed: int) -> None:
-    if any(home.landing.glob("*/run=*")):
-        return
-    from creditwh import stages
-    from synthetic import generate
-
-    generate(scale, seed, home.inbox)
-    stages.ingest(home.ensure())
 
 
 def _airflow_env(home: Home) -> None:
@@ -110,20 +101,12 @@ def cosmos_dag(home: Home, as_of: date) -> dict:
 
 
 def write_docs(scale: str, rows: list[dict]) -> None:
-    doc = REPO / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = f"<!-- bench:{MARK}:start -->", f"<!-- bench:{MARK}:end -->"
-    body = [start, f"### dbt inside Airflow, `{scale}` scale ({datetime.now(timezone.utc):%Y-%m-%d}, "
-                   f"{platform.machine()}, {os.cpu_count()} cores; `benchmarks/dbt_in_airflow.py`)", "",
+    body = [f"### dbt inside Airflow, `{scale}` scale ({datetime.now(timezone.utc):%Y-%m-%d}, "
+            f"{platform.machine()}, {os.cpu_count()} cores; `benchmarks/dbt_in_airflow.py`)", "",
             "| variant | Airflow tasks | wall time (dag.test) | state |", "|---|---|---|---|"]
     body += [f"| {r['variant']} | {r['tasks']} | {r['seconds']} s | {r['state']} |" for r in rows]
-    body += ["", end]
-    block = "\n".join(body)
-    if start in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
+    body += [""]
+    replace_marked_section(MARK, body)
 
 
 def main() -> int:
@@ -134,7 +117,7 @@ def main() -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 11, 25))
     args = parser.parse_args()
     home = Home(Path(args.home or tempfile.mkdtemp(prefix="creditwh-cosmos-bench-"))).ensure()
-    _prepare(home, args.scale, args.seed)
+    landed_synthetic_city(home, args.scale, args.seed)
     _airflow_env(home)
     rows = [one_build(home, args.as_of), cosmos_dag(home, args.as_of)]
     print(json.dumps(rows, indent=2))

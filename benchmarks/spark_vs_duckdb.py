@@ -23,19 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from creditwh.bench import landed_synthetic_city, replace_marked_section  # noqa: E402
 from creditwh.settings import Home  # noqa: E402
 
 MARK = "spark-vs-duckdb"
-
-
-def _prepare(home: Home, scale: str, seed: int) -> None:
-    if any(home.landing.glob("*/run=*")):
-        return
-    from creditwh import stages
-    from synthetic import generate
-
-    generate(scale, seed, home.inbox)
-    stages.ingest(home.ensure())
 
 
 def _bytes(path: Path) -> int:
@@ -108,19 +99,16 @@ def _events(duckdb_file: Path) -> int:
 
 
 def write_docs(scale: str, facts: dict, rows: list[dict]) -> None:
-    doc = REPO / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = f"<!-- bench:{MARK}:start -->", f"<!-- bench:{MARK}:end -->"
-    body = [start,
-            f"### DuckDB and Spark local, the same `{scale}` build side by side — measured "
-            f"{datetime.now(timezone.utc):%Y-%m-%d} by `benchmarks/spark_vs_duckdb.py`", "",
-            f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average "
-            f"{facts['load_average']:.1f} at the start), pyspark 4.3.0 `local[2]`. Input: {facts['landed_rows']:,} "
-            f"landed rows ({facts['landing_bytes'] / 1e6:.1f} MB of Parquet, "
-            f"{facts['landing_bytes'] / facts['events']:.0f} bytes per credit event), "
-            f"{facts['events']:,} credit events. Tables of both builds compared: {facts['parity']}.", "",
-            "| engine | dbt nodes | wall (s) | dbt elapsed (s) | peak RSS (MB) | landed rows/s per core | stored bytes per event |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    body = [
+        f"### DuckDB and Spark local, the same `{scale}` build side by side — measured "
+        f"{datetime.now(timezone.utc):%Y-%m-%d} by `benchmarks/spark_vs_duckdb.py`", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average "
+        f"{facts['load_average']:.1f} at the start), pyspark 4.3.0 `local[2]`. Input: {facts['landed_rows']:,} "
+        f"landed rows ({facts['landing_bytes'] / 1e6:.1f} MB of Parquet, "
+        f"{facts['landing_bytes'] / facts['events']:.0f} bytes per credit event), "
+        f"{facts['events']:,} credit events. Tables of both builds compared: {facts['parity']}.", "",
+        "| engine | dbt nodes | wall (s) | dbt elapsed (s) | peak RSS (MB) | landed rows/s per core | stored bytes per event |",
+        "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         per_core = facts["landed_rows"] / r["seconds"] / facts["cores"]
         rss = f"{r['peak_rss_mb']:,}" if r.get("peak_rss_mb") else "not measured"
@@ -128,13 +116,8 @@ def write_docs(scale: str, facts: dict, rows: list[dict]) -> None:
                     f"{per_core:,.0f} | {r['stored_bytes'] / facts['events']:.0f} |")
     body += ["", "Wall time is the whole `creditwh.warehouse.build` process (dbt parse, Spark's JVM and Derby metastore "
              "start included); peak RSS is the sum over its process tree (dbt and Spark's JVM), sampled every 0.5 s.",
-             "", end]
-    block = "\n".join(body)
-    if start in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
+             ""]
+    replace_marked_section(MARK, body)
 
 
 def main() -> int:
@@ -146,7 +129,7 @@ def main() -> int:
     parser.add_argument("--no-docs", action="store_true", help="print the figures, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     home = Home(Path(args.home or tempfile.mkdtemp(prefix="creditwh-spark-bench-"))).ensure()
-    _prepare(home, args.scale, args.seed)
+    landed_synthetic_city(home, args.scale, args.seed)
     load_average = os.getloadavg()[0]
     rows = []
     for engine in ("duckdb", "spark"):

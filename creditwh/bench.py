@@ -142,3 +142,27 @@ def _write_markdown(r: dict) -> None:
     pattern = re.compile(rf"<!-- bench:{r['scale']}:start -->.*?<!-- bench:{r['scale']}:end -->", re.S)
     text = pattern.sub(block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
     BENCH_FILE.write_text(text, encoding="utf-8")
+
+def landed_synthetic_city(home: Home, scale: str, seed: int) -> None:
+    """Generate and ingest the synthetic city into `home`, unless it already holds a landing (a benchmark rerun)."""
+    if any(home.landing.glob("*/run=*")):
+        return
+    from creditwh import stages
+    from synthetic import generate
+
+    generate(scale, seed, home.inbox)
+    stages.ingest(home.ensure())
+
+
+def replace_marked_section(mark: str, lines: list[str], doc: Path | None = None) -> None:
+    """Write `lines` between `<!-- bench:MARK:start -->` and its end marker in docs/benchmarks.md (appended the first
+    time), leaving every other benchmark's section as it is."""
+    doc = doc or BENCH_FILE
+    text = doc.read_text(encoding="utf-8")
+    start, end = f"<!-- bench:{mark}:start -->", f"<!-- bench:{mark}:end -->"
+    block = "\n".join([start, *lines, end])
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    doc.write_text(text, encoding="utf-8")
