@@ -75,7 +75,11 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
-def run_benchmark(scale: str, home: Home, seed: int = 42) -> dict:
+PIPELINE_STAGES = ("ingest", "build", "validate", "publish")
+
+
+def run_benchmark(scale: str, home: Home, seed: int = 42, skip: tuple[str, ...] = ()) -> dict:
+    """Time generate and each pipeline stage not in `skip` in its own process, then the raw baseline."""
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -84,10 +88,13 @@ def run_benchmark(scale: str, home: Home, seed: int = 42) -> dict:
     cli = [sys.executable, "-m", "creditwh.cli"]
     as_of = date.today().isoformat()
     figures = {}
+    load_before = os.getloadavg()[0]
     steps = [("generate", ["generate", "--scale", scale, "--seed", str(seed)]), ("ingest", ["ingest"]),
              ("build", ["build", "--as-of", as_of]), ("validate", ["validate", "--as-of", as_of]),
              ("publish", ["publish", "--as-of", as_of])]
     for name, args in steps:
+        if name in skip:
+            continue
         console.print(f"[{scale}] {name} …")
         wall, rss, _ = _run_child(cli + args, env)
         figures[name] = {"seconds": round(wall, 1), "peak_rss_mb": round(rss)}
@@ -99,10 +106,11 @@ def run_benchmark(scale: str, home: Home, seed: int = 42) -> dict:
         base_seconds, base_rows, size = raw_copy_baseline(work.inbox, Path(tmp))
     result = {
         "scale": scale, "seed": seed, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(), "feed_rows": rows_in, "feed_mb": round(size / 1e6, 1), "stages": figures,
+        "machine": machine(), "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "feed_rows": rows_in, "feed_mb": round(size / 1e6, 1), "stages": figures, "skipped": list(skip),
         "baseline": {"seconds": round(base_seconds, 1), "rows": base_rows},
     }
-    _write_markdown(result)
+    replace_marked_section(scale, _stage_table(result))
     console.print_json(json.dumps(result))
     import shutil
 
@@ -110,38 +118,41 @@ def run_benchmark(scale: str, home: Home, seed: int = 42) -> dict:
     return result
 
 
-def _write_markdown(r: dict) -> None:
+def _stage_table(r: dict) -> list[str]:
     m, s, b = r["machine"], r["stages"], r["baseline"]
-    pipeline = sum(s[k]["seconds"] for k in ("ingest", "build", "validate", "publish"))
+    skip = " ".join(f"--skip-stage {k}" for k in r["skipped"])
+    pipeline = [k for k in PIPELINE_STAGES if k in s]
     lines = [
-        f"<!-- bench:{r['scale']}:start -->",
-        f"### `{r['scale']}` scale — measured {r['measured_at']} by `creditwh bench --scale {r['scale']}`",
+        f"### `{r['scale']}` scale — measured {r['measured_at']} by `creditwh bench --scale {r['scale']}"
+        f"{' ' + skip if skip else ''}`",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}. "
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Python {m['python']}; 1-minute load "
+        f"average {r['load_average'][0]} at the start, {r['load_average'][1]} at the end. "
         f"Input: {r['feed_rows']:,} feed rows, {r['feed_mb']} MB of files (seed {r['seed']}).",
         "",
-        "| stage | wall (s) | peak RSS (MB) | rows/s |",
-        "|---|---:|---:|---:|",
+        "| stage | wall (s) | peak RSS (MB) | rows/s | MB/s |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, f in s.items():
-        rate = f"{r['feed_rows'] / f['seconds']:,.0f}" if name == "ingest" and f["seconds"] else ""
-        lines.append(f"| {name} | {f['seconds']} | {f['peak_rss_mb']:,} | {rate} |")
-    lines += [
-        f"| **pipeline (ingest→publish)** | **{pipeline:.1f}** | | |",
-        f"| raw baseline: polars read + write Parquet of the same files | {b['seconds']} | | "
-        f"{b['rows'] / b['seconds']:,.0f} |" if b["seconds"] else "",
-        "",
-        f"Ingestion runs at {b['seconds'] / s['ingest']['seconds']:.0%} of the raw copy's speed "
-        "(it also normalises, validates identifiers, quarantines and records lineage).",
-        f"<!-- bench:{r['scale']}:end -->",
-    ]
-    block = "\n".join(lines)
-    text = BENCH_FILE.read_text(encoding="utf-8") if BENCH_FILE.exists() else (
-        "# Benchmarks\n\nFigures written by `make bench` / `creditwh bench --scale S` (never by tests). Each stage runs "
-        "in its own process; peak RSS is that process's maximum resident memory.\n\n")
-    pattern = re.compile(rf"<!-- bench:{r['scale']}:start -->.*?<!-- bench:{r['scale']}:end -->", re.S)
-    text = pattern.sub(block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
-    BENCH_FILE.write_text(text, encoding="utf-8")
+        rates = (f"{r['feed_rows'] / f['seconds']:,.0f} | {r['feed_mb'] / f['seconds']:.1f}"
+                 if name == "ingest" and f["seconds"] else " | ")
+        lines.append(f"| {name} | {f['seconds']} | {f['peak_rss_mb']:,} | {rates} |")
+    lines.append(f"| **pipeline ({' → '.join(pipeline)})** | **{sum(s[k]['seconds'] for k in pipeline):.1f}** "
+                 "| | | |")
+    if b["seconds"]:
+        lines.append(f"| raw baseline: polars read + write Parquet of the same files | {b['seconds']} | | "
+                     f"{b['rows'] / b['seconds']:,.0f} | {r['feed_mb'] / b['seconds']:.1f} |")
+    lines.append("")
+    if "ingest" in s:
+        lines.append(f"Ingestion runs at {b['seconds'] / s['ingest']['seconds']:.0%} of the raw copy's speed "
+                     "(it also normalises, validates identifiers, quarantines and records lineage).")
+    if "validate" in s:
+        lines.append(f"The quality gate (`validate`) is {s['validate']['seconds'] / sum(s[k]['seconds'] for k in pipeline):.0%}"
+                     " of the stages timed here.")
+    if r["skipped"]:
+        lines.append(f"Not run at this scale: {', '.join(r['skipped'])} (see the note under the table).")
+    return lines
+
 
 def landed_synthetic_city(home: Home, scale: str, seed: int) -> None:
     """Generate and ingest the synthetic city into `home`, unless it already holds a landing (a benchmark rerun)."""

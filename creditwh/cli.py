@@ -321,10 +321,22 @@ def cmd_airflow_ui(args, home: Home) -> int:
     os.execve(airflow, [airflow, "standalone"], env)
 
 
+def cmd_docs(args, home: Home) -> int:
+    from creditwh.lineage_docs import generate
+
+    site = generate(home, as_of=args.as_of)
+    if args.json:
+        _print_json(site.to_json())
+        return 0
+    print(f"Lineage site: {site.page}  ({site.models} models; the catalog describes {site.documented_tables} "
+          f"tables, views and seeds of {home.warehouse}; {site.seconds:.1f} s)")
+    return 0
+
+
 def cmd_bench(args, home: Home) -> int:
     from creditwh.bench import run_benchmark
 
-    run_benchmark(scale=args.scale, home=home, seed=args.seed)
+    run_benchmark(scale=args.scale, home=home, seed=args.seed, skip=tuple(args.skip_stage))
     return 0
 
 
@@ -375,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
+    p = add("docs", cmd_docs, "Write the warehouse's lineage site (dbt docs of every model, with its columns as built).")
+    p.add_argument("--as-of", type=_iso_date, default=date.today(), help="YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true")
     p = add("demo", cmd_demo, "Generate the synthetic city and run the whole pipeline through Airflow.")
     p.add_argument("--scale", choices=("tiny", "city"), default=DEFAULT_DEMO_SCALE)
     p.add_argument("--seed", type=int, default=42)
@@ -389,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("bench", cmd_bench, "Benchmark the pipeline stages and write docs/benchmarks.md.")
     p.add_argument("--scale", choices=SCALES, default="city")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--skip-stage", action="append", default=[], choices=("validate", "publish"),
+                   help="leave a stage out (e.g. publish at province scale, whose first batch is held in memory)")
     for module_name in COMMAND_MODULES:
         if importlib.util.find_spec(module_name.split(".")[0]) and importlib.util.find_spec(module_name):
             importlib.import_module(module_name).register(add)

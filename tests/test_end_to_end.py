@@ -178,3 +178,25 @@ def test_the_gate_holds_back_bad_check_digits_and_the_export_is_valid(demo):
         validator.validate(record)
         exported_ids.add(record["record_id"])
     assert not exported_ids & set(held["penalty_id"].to_list())
+
+
+def test_the_lineage_site_documents_every_model_with_its_columns_as_built(demo):
+    home, _ = demo
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:  # open beside dbt's read-only connection
+        built = {(t, c) for t, c in con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'main'").fetchall()}
+        proc = subprocess.run([sys.executable, "-m", "creditwh.cli", "docs", "--home", str(home.root),
+                               "--as-of", AS_OF.isoformat(), "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    site = json.loads(proc.stdout)
+    page = Path(site["page"])
+    assert page.is_file() and "fct_credit_event" in page.read_text(encoding="utf-8")
+    target = home.root / "docs" / "dbt" / "target"
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))["nodes"]
+    models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    assert site["models"] == len(models) > 50
+    for uid, node in models.items():
+        assert uid in catalog, f"{node['name']} is not in the catalog"
+        documented = {(node["alias"], c) for c in catalog[uid]["columns"]}
+        assert documented == {(t, c) for t, c in built if t == node["alias"]}, node["name"]
