@@ -159,7 +159,7 @@ def cmd_alerts(args, home: Home) -> int:
 def cmd_build(args, home: Home) -> int:
     from creditwh import stages
 
-    result = stages.build(home, as_of=args.as_of, engine=args.engine)
+    result = stages.build(home, as_of=args.as_of, engine=args.engine, full_refresh=args.full_refresh)
     if args.json:
         _print_json(result)
     else:
@@ -381,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["build"].add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                                       help="duckdb (default: the single-writer file the other stages read) or spark "
                                            "(docs/scale-out.md)")
+    sub.choices["build"].add_argument("--full-refresh", action="store_true",
+                                      help="rebuild the incremental models from every landed row (after a feed contract "
+                                           "or record-model change; docs/warehouse.md, Incremental builds)")
     sub.choices["validate"].add_argument("--run-id")
     sub.choices["publish"].add_argument("--dry-run", action="store_true", help="count and validate, write nothing")
     p = add("sql", cmd_sql, "Run a read-only SQL query on the warehouse and print a table.")

@@ -16,7 +16,6 @@ WAREHOUSE_WRITER_POOL = "warehouse_writer"
 WAREHOUSE_WRITER_POOL_DESCRIPTION = "One slot: the DuckDB warehouse allows a single writing process (dbt)."
 
 WAREHOUSE_ASSET_URI = "creditwh://warehouse/published"
-SPARK_WAREHOUSE_ASSET_URI = "creditwh://warehouse/spark"
 ENGINE_ENV = "CREDITWH_ENGINE"    # duckdb (default) | spark: which engine the warehouse_build DAG builds on
 ENGINES = ("duckdb", "spark")
 GATE_ASSET_URI = "creditwh://quality/gate"
@@ -37,12 +36,6 @@ def build_pool(engine: str) -> str:
     """DuckDB: the one-slot writer pool. Spark: no file to lock, each model replaces its table in the metastore, so
     builds only need a worker slot like any task."""
     return WAREHOUSE_WRITER_POOL if engine == "duckdb" else "default_pool"
-
-
-def build_outlet(engine: str) -> str:
-    """What a build updates. The gate and publication read the published DuckDB copy, so only a DuckDB build
-    triggers them; a Spark build updates its own Asset (their Spark versions are not built yet: docs/scale-out.md)."""
-    return WAREHOUSE_ASSET_URI if engine == "duckdb" else SPARK_WAREHOUSE_ASSET_URI
 
 
 def landing_asset_uri(feed: str) -> str:

@@ -16,6 +16,9 @@ DAGS_DIR = REPO_ROOT / "dags"
 CONTRACTS_DIR = Path(os.environ.get("CREDITWH_CONTRACTS_DIR") or REPO_ROOT / "ingestion" / "contracts")
 QUALITY_RULES_DIR = REPO_ROOT / "quality" / "rules"
 PUBLICATION_SCHEMAS_DIR = REPO_ROOT / "publication" / "schemas"
+# The name every reader opens: the published DuckDB copy, or the catalog of views a Spark build writes beside its
+# directory (creditwh/spark_catalog.py).
+WAREHOUSE_FILE_NAME = "warehouse.duckdb"
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,15 @@ class Home:
 
     @property
     def warehouse(self) -> Path:
-        """The published warehouse: a read-only copy of the last successful build. Analysts, the gate and
-        publication read this file, so they never wait for (or block) the writer."""
-        return self.warehouse_dir / "warehouse.duckdb"
+        """The published warehouse: a read-only copy of the last successful build (after a Spark build, the
+        catalog of views over its tables). Analysts, the gate and publication read this file, so they never wait
+        for (or block) the writer."""
+        return self.warehouse_dir / WAREHOUSE_FILE_NAME
 
     @property
     def warehouse_build(self) -> Path:
         """The single writer's file: only `dbt build` opens it read-write."""
-        return self.warehouse_dir / "build" / "warehouse.duckdb"
+        return self.warehouse_dir / "build" / WAREHOUSE_FILE_NAME
 
     @property
     def quality(self) -> Path:  # gate results and GE Data Docs

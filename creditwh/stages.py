@@ -124,17 +124,19 @@ def link(home: Home) -> dict:
 
 
 @recorded
-def build(home: Home, as_of: date, engine: str = "duckdb") -> dict:
+def build(home: Home, as_of: date, engine: str = "duckdb", full_refresh: bool = False) -> dict:
     from creditwh.warehouse import build as dbt_build
 
     linkage = link(home)
 
     if engine == "spark":
-        # Spark's tables live in its own warehouse directory and metastore (docs/scale-out.md); nothing to swap in
-        # for DuckDB readers, and the Spark target has no single-writer file to protect.
-        return dbt_build(home.landing, spark_warehouse(home), as_of=as_of, engine="spark").to_json() | {
+        # Spark's tables live in its own warehouse directory and metastore; the build ends by writing the file
+        # readers open as a catalog of views over them (creditwh/spark_catalog.py), and there is no single-writer
+        # file to protect (docs/scale-out.md).
+        return dbt_build(home.landing, spark_warehouse(home), as_of=as_of, engine="spark",
+                         full_refresh=full_refresh).to_json() | {
             "linkage": linkage}
-    result = dbt_build(home.landing, home.warehouse_build, as_of=as_of)
+    result = dbt_build(home.landing, home.warehouse_build, as_of=as_of, full_refresh=full_refresh)
     publish_warehouse(home.warehouse_build, home.warehouse)
     return result.to_json() | {"linkage": linkage}
 

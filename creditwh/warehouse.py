@@ -77,6 +77,7 @@ class BuildResult:
     nodes: tuple[NodeResult, ...]
     target_dir: Path
     log_dir: Path
+    catalog: Path | None = None  # a Spark session build: the DuckDB file of views over its tables that readers open
 
     @property
     def ok(self) -> bool:
@@ -119,7 +120,7 @@ class BuildResult:
             "nodes": [n.to_json() for n in self.nodes],
             "target_dir": str(self.target_dir),
             "log_dir": str(self.log_dir),
-        }
+        } | ({"catalog": str(self.catalog)} if self.catalog else {})
 
 
 def dbt_executable(engine: str = "duckdb") -> str:
@@ -146,7 +147,8 @@ def dbt_executable(engine: str = "duckdb") -> str:
 
 
 def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
-          select: str | None = None, indirect_selection: str | None = None, engine: str = "duckdb") -> BuildResult:
+          select: str | None = None, indirect_selection: str | None = None, engine: str = "duckdb",
+          full_refresh: bool = False) -> BuildResult:
     """Run `dbt build` of dbt_project/ on `landing_dir` into the DuckDB file `warehouse_path`.
 
     as_of: the date of the credit index (default: today). select: a dbt selection (`--select`), e.g.
@@ -154,6 +156,8 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
     unselected models). Returns the per-node results; raises WarehouseBuildError if any node fails.
     engine "spark": `warehouse_path` is a directory holding the Spark warehouse and its metastore; the profile
     target is CREDITWH_SPARK_TARGET (default `spark`, a local session; docs/scale-out.md).
+    full_refresh: rebuild the incremental models from every landed row (dbt --full-refresh), as needed after a
+    change of a contract or of the latest-version / resolution code (docs/warehouse.md, "Incremental builds").
     """
     if engine not in ENGINES:
         raise WarehouseBuildError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
@@ -186,12 +190,15 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
         "--vars", json.dumps({"as_of_date": as_of.isoformat()}),
         "--no-use-colors",
     ]
+    spark_target = os.environ.get("CREDITWH_SPARK_TARGET") or "spark"
     if engine == "spark":
-        command += ["--target", os.environ.get("CREDITWH_SPARK_TARGET") or "spark"]
+        command += ["--target", spark_target]
     if select:
         command += ["--select", *shlex.split(select)]
     if indirect_selection:
         command += ["--indirect-selection", indirect_selection]
+    if full_refresh:
+        command.append("--full-refresh")
     env = {
         **os.environ,
         "CREDITWH_LANDING": str(landing_dir),
@@ -217,6 +224,16 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
         raise WarehouseBuildError(_failure_message(result, proc.stdout + "\n" + proc.stderr), result)
     if select and not nodes:
         raise WarehouseBuildError(f"the selection {select!r} matched no model, seed or test of dbt_project/", result)
+    if engine == "spark" and spark_target == "spark":
+        # Every later stage opens a DuckDB file: give it one whose views read the tables this build just wrote.
+        # (A Thrift cluster's warehouse is not a local directory: docs/scale-out.md.)
+        import dataclasses
+
+        from creditwh.spark_catalog import catalog_path, write_catalog
+
+        written = write_catalog(warehouse_path / "warehouse", catalog_path(warehouse_path),
+                                schema=os.environ.get("CREDITWH_SPARK_SCHEMA") or "credit_warehouse")
+        result = dataclasses.replace(result, catalog=written.catalog)
     return result
 
 
@@ -287,5 +304,11 @@ def _failure_message(result: BuildResult, output: str) -> str:
         dbt_lines = _dbt_error_lines(output)
         if dbt_lines:
             parts.append("dbt said:\n  " + "\n  ".join(dbt_lines))
+    said = output + "".join(n.message or "" for n in failed)
+    # on_schema_change='fail', or a build file from before the models became incremental (no _record_key yet)
+    if "out of sync" in said or "_record_key" in said:
+        parts.append("An incremental model's columns changed (a feed contract, the model's SQL, or a build file older "
+                     "than incremental builds): rebuild from every landed row with `creditwh build --full-refresh` "
+                     "(docs/warehouse.md, Incremental builds).")
     parts.append(f"Full log: {result.log_dir / 'dbt.log'}")
     return "\n".join(parts)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from creditwh.orchestration import (SPARK_WAREHOUSE_ASSET_URI, WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
+from creditwh.orchestration import (WAREHOUSE_ASSET_URI, WAREHOUSE_WRITER_POOL,
                                     alert_on_failure, landing_asset_uri)
 from creditwh.settings import CONTRACTS_DIR, DAGS_DIR
 from ingestion.contracts import load_contracts
@@ -108,11 +108,11 @@ def test_adding_a_contract_adds_a_dag_and_a_build_trigger(tmp_path):
 
 
 def test_the_engine_decides_the_writer_pool_and_what_a_build_triggers():
-    """DuckDB keeps its single writer and triggers the gate; Spark has no file to lock and a build of its own."""
+    """DuckDB keeps its single writer; Spark has no file to lock. Both publish the warehouse the gate reads."""
     duckdb = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "duckdb"})
     assert duckdb["build_task"] == {"pool": WAREHOUSE_WRITER_POOL, "outlets": [WAREHOUSE_ASSET_URI]}
     spark = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "spark"})
     assert spark["errors"] == {}
-    assert spark["build_task"] == {"pool": "default_pool", "outlets": [SPARK_WAREHOUSE_ASSET_URI]}
+    assert spark["build_task"] == {"pool": "default_pool", "outlets": [WAREHOUSE_ASSET_URI]}
     wrong = _parse_in_subprocess(os.environ.copy() | {"CREDITWH_ENGINE": "oracle"})
     assert "CREDITWH_ENGINE='oracle': choose one of duckdb, spark" in " ".join(wrong["errors"].values())

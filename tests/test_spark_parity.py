@@ -5,7 +5,8 @@ The tiny synthetic city is generated and ingested once; dbt builds it on both en
 intermediate and marts — is compared row by row with creditwh.parity (full-row EXCEPT ALL both ways, types
 normalised explicitly, a relative tolerance on doubles only). A second test proves, on a real Spark session with
 dbt-spark's settings, that the comparison reports each known silent difference between the engines instead of
-passing by luck.
+passing by luck. Downstream of the build, the quality gate and publication run on the DuckDB catalog the Spark build
+writes (creditwh/spark_catalog.py) and on the DuckDB build, and must decide, hold back and publish the same.
 
 Marked `spark` and left out of the default run: it needs the spark extra (`make test-spark` installs it into
 .venv-spark and runs this module there).
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from creditwh.parity import ENGINE_SPECIFIC_COLUMNS, compare_relations, compare_warehouses
+from creditwh.parity import ENGINE_SPECIFIC_COLUMNS, compare_relations, compare_warehouses, normalised_type
 from creditwh.settings import Home
 from creditwh.warehouse import build
 
@@ -82,6 +83,80 @@ def test_engine_specific_columns_are_only_the_documented_ones(builds):
     for table, columns in ENGINE_SPECIFIC_COLUMNS.items():
         diff = next(d for d in builds["diffs"] if d.table == table)
         assert diff.identical and set(columns) <= set(diff.ignored_columns)
+
+
+# ------------------------------------------------------------------- downstream of the build: gate and publication
+# What legitimately differs between two publication runs: the batch's id and time (and what names them).
+RUN_SPECIFIC = {"batch_id", "batch_dir", "created_at", "message"}
+
+
+@pytest.fixture(scope="module")
+def downstream(builds, tmp_path_factory) -> dict:
+    """The gate and publication as of AS_OF on each build: the DuckDB file, and the catalog the Spark build wrote
+    where every reader looks (<home>/warehouse/warehouse.duckdb). Same run id, separate quality and export folders."""
+    from publication import publish
+    from quality import validate_penalties
+
+    home = builds["home"]
+    out = {}
+    for engine, warehouse in (("duckdb", home.warehouse_build), ("spark", builds["spark"].catalog)):
+        quality_dir = tmp_path_factory.mktemp(f"quality-{engine}")
+        exports = tmp_path_factory.mktemp(f"exports-{engine}")
+        gate = validate_penalties(warehouse, quality_dir, run_id="parity", as_of=AS_OF)
+        published = publish(warehouse, quality_dir, exports, as_of=AS_OF)
+        out[engine] = {"gate": gate.to_json(), "held_back": quality_dir / "held_back.parquet",
+                       "publish": published.to_json(), "batch": Path(published.batch_dir)}
+    return out
+
+
+def test_the_spark_build_writes_a_catalog_of_every_table_where_readers_look(builds):
+    import duckdb
+
+    home = builds["home"]
+    assert builds["spark"].catalog == home.warehouse
+    with duckdb.connect(str(home.warehouse_build), read_only=True) as duck, \
+            duckdb.connect(str(home.warehouse), read_only=True) as catalog:
+        catalog.execute("set TimeZone = 'Asia/Shanghai'")   # a reader's zone: instants must not move with it
+        query = ("select table_name, column_name, data_type from information_schema.columns where table_schema = "
+                 "'main' and table_name in (select table_name from information_schema.tables where table_type = ?) "
+                 "order by table_name, ordinal_position")
+        built = duck.execute(query, ["BASE TABLE"]).fetchall()
+        viewed = catalog.execute(query, ["VIEW"]).fetchall()
+    # The same tables, the same column names (case included) in the same order; the same type family, and every
+    # timestamp a naive TIMESTAMP as the DuckDB build has it (Spark's instants are given back as UTC wall-clock).
+    assert [(t, c) for t, c, _ in viewed] == [(t, c) for t, c, _ in built]
+    assert [normalised_type(x) for *_, x in viewed] == [normalised_type(x) for *_, x in built]
+    assert not [row for row in viewed if row[2] == "TIMESTAMP WITH TIME ZONE"]
+    assert [row for row in viewed if row[2] == "TIMESTAMP"] == [row for row in built if row[2] == "TIMESTAMP"]
+
+
+def test_the_gate_decides_the_same_and_holds_back_the_same_records_on_both_builds(downstream):
+    import polars as pl
+
+    duck, spark = downstream["duckdb"]["gate"], downstream["spark"]["gate"]
+    same = ("decision", "blocked", "reason", "records", "critical_failure_rate", "held_back_records",
+            "expectations_passed", "expectations_failed", "rules", "held_back_sha256")
+    assert {k: spark[k] for k in same} == {k: duck[k] for k in same}
+    held = pl.read_parquet(downstream["duckdb"]["held_back"])
+    assert pl.read_parquet(downstream["spark"]["held_back"]).equals(held)
+    # Not an empty proof: the tiny city's injected defects are held back and the rest passes.
+    assert duck["decision"] == "passed" and duck["held_back_records"] > 0 and duck["records"] > 100
+
+
+def test_publication_writes_the_same_records_from_both_builds(downstream):
+    duck, spark = downstream["duckdb"], downstream["spark"]
+    assert ({k: v for k, v in spark["publish"].items() if k not in RUN_SPECIFIC}
+            == {k: v for k, v in duck["publish"].items() if k not in RUN_SPECIFIC})
+    manifest = {e: json.loads((downstream[e]["batch"] / "manifest.json").read_text(encoding="utf-8"))
+                for e in ("duckdb", "spark")}
+    # Every record file (JSON Lines, the receiver's CSV, schemas, provenance) byte for byte: the manifest lists
+    # each file's SHA-256; the rest of the manifest too, but the batch's own id and time.
+    assert ({k: v for k, v in manifest["spark"].items() if k not in RUN_SPECIFIC}
+            == {k: v for k, v in manifest["duckdb"].items() if k not in RUN_SPECIFIC})
+    for entry in manifest["duckdb"]["files"]:
+        assert ((spark["batch"] / entry["name"]).read_bytes() == (duck["batch"] / entry["name"]).read_bytes()), \
+            entry["name"]
+    assert duck["publish"]["records"] > 100 and len(manifest["duckdb"]["files"]) > 5
 
 
 @pytest.fixture(scope="module")
