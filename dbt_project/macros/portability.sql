@@ -126,3 +126,31 @@
 {% macro default__days_between(start_expr, end_expr) -%}
   cast({{ dbt.datediff(start_expr, end_expr, 'day') }} as integer)
 {%- endmacro %}
+
+
+{#- How a model that grows with landed history is materialised (docs/warehouse.md, "Incremental builds"): DuckDB
+    builds it incrementally (delete+insert on its unique_key); Spark's plain Parquet tables have no delete, so there
+    it is rebuilt as a table on every build (the same rows, docs/scale-out.md). -#}
+{% macro history_materialization() -%}
+  {{ return(adapter.dispatch('history_materialization', 'credit_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__history_materialization() -%}
+  {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__history_materialization() -%}
+  {{ return('table') }}
+{%- endmacro %}
+
+{% macro history_incremental_strategy() -%}
+  {{ return(adapter.dispatch('history_incremental_strategy', 'credit_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__history_incremental_strategy() -%}
+  {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__history_incremental_strategy() -%}
+  {{ return(none) }}
+{%- endmacro %}

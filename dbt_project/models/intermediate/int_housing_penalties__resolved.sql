@@ -1,3 +1,5 @@
 -- Latest version of each construction-market penalty decision (key authority_uscc, decision_no) with its resolved
 -- entity.
-{{ resolved_latest('stg_housing__penalties', ['authority_uscc', 'decision_no']) }}
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='_record_key', on_schema_change='fail') }}
+{{ resolved_latest_incremental('stg_housing__penalties', ['authority_uscc', 'decision_no']) }}

@@ -1,2 +1,4 @@
 -- Latest version of each serious-dishonest-list decision (key decision_no, action) with its resolved entity.
-{{ resolved_latest('stg_samr__serious_dishonest', ['decision_no', 'action']) }}
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='_record_key', on_schema_change='fail') }}
+{{ resolved_latest_incremental('stg_samr__serious_dishonest', ['decision_no', 'action']) }}

@@ -1,2 +1,4 @@
 -- Latest version of each special-equipment inspection report (key report_no) with its resolved entity.
-{{ resolved_latest('stg_special_equipment__inspections', ['report_no']) }}
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='_record_key', on_schema_change='fail') }}
+{{ resolved_latest_incremental('stg_special_equipment__inspections', ['report_no']) }}

@@ -1,0 +1,157 @@
+{#-
+  Incremental builds of the models that grow with landed history (docs/warehouse.md, "Incremental builds").
+  Materialisation and strategy come from the dispatched history_materialization / history_incremental_strategy
+  (macros/portability.sql): incremental on DuckDB, a table on Spark, where is_incremental() is then always false and
+  every model below runs its full-build SQL.
+-#}
+
+{#- The natural key of a record as latest_version partitions it (a USCC field that held a registration number keys
+    the record by that number, as in resolved_latest). -#}
+{% macro record_key_exprs(key_exprs) -%}
+  {%- set keys = [] %}
+  {%- for key in key_exprs %}
+  {%- do keys.append("coalesce(uscc, 'registration_no:' || registration_no)" if key == 'uscc' else key) %}
+  {%- endfor %}
+  {{- return(keys) }}
+{%- endmacro %}
+
+
+{#- _record_key: one column naming the natural key, so delete+insert can replace a record's earlier version (a NULL
+    key part counts as '', which ingestion never lands: it lands an empty string as NULL). -#}
+{% macro record_key(key_exprs) -%}
+  {{ stable_id(record_key_exprs(key_exprs)) }}
+{%- endmacro %}
+
+
+{#-
+  The body of an incremental int_<feed>__resolved model: resolved_latest plus _record_key, built incrementally.
+  Full build: resolved_latest over every landed row. Incremental build:
+    - landed since: the staging rows of runs after the greatest _run_id already in the table, and of that run's
+      files the table has no row of (run ids sort by time and landed files are immutable: docs/interfaces.md §2),
+      read with the watermark as a literal so DuckDB skips the Parquet row groups of older runs;
+    - the latest version among those rows and the table's current version of the same keys (so "greatest _run_id,
+      then _source_row" decides exactly as in a full build);
+    - identity resolution of those rows, and re-resolution of every other row of the table against today's registry
+      and linkage decisions (a join of the table, no landed row re-read): a row is rewritten only when its
+      entity_uscc, entity_resolved_by or entity_known changes (a newly registered entity, a registration number that
+      became ambiguous, a new linkage match).
+  Rows are never deleted: a record absent from a later run is not withdrawn (docs/warehouse.md, "Latest version").
+-#}
+{% macro resolved_latest_incremental(staging_model, key_exprs) -%}
+{%- set keys = record_key_exprs(key_exprs) %}
+{%- if not is_incremental() %}
+select
+    resolved.*,
+    {{ record_key(key_exprs) }} as _record_key
+from (
+    {{ resolved_latest(staging_model, key_exprs) | indent(4) }}
+) as resolved
+{%- else %}
+{%- set columns = adapter.get_columns_in_relation(ref(staging_model)) | map(attribute='name') | list %}
+{%- set watermark = run_query("select coalesce(max(_run_id), '') from " ~ this).columns[0].values()[0] %}
+with
+
+{#- the newest run already built is read again for files the table has none of: a build that ran while that run was
+    still being landed saw only its first files (a file already built comes back only if all its rows lost to later
+    ones; it then loses again) #}
+landed_since as (
+    select * from {{ ref(staging_model) }}
+    where _run_id >= '{{ watermark }}'
+        and (_run_id > '{{ watermark }}'
+             or _file_sha256 not in (select _file_sha256 from {{ this }} where _run_id = '{{ watermark }}'))
+),
+
+changed_keys as (
+    select distinct {{ record_key(key_exprs) }} as _record_key from landed_since
+),
+
+candidates as (
+    select {{ columns | join(', ') }} from landed_since
+    union all
+    select {{ columns | join(', ') }} from {{ this }}
+    where _record_key in (select _record_key from changed_keys)
+),
+
+latest as (
+    select
+        candidates.*,
+        cast(null as {{ dbt.type_string() }}) as built_entity_uscc,
+        cast(null as {{ dbt.type_string() }}) as built_entity_resolved_by,
+        cast(null as boolean) as built_entity_known,
+        true as is_new_version
+    from (
+        {{ latest_version('candidates', keys) | indent(8) }}
+    ) as candidates
+    union all
+    select
+        {{ columns | join(', ') }},
+        entity_uscc as built_entity_uscc,
+        entity_resolved_by as built_entity_resolved_by,
+        entity_known as built_entity_known,
+        false as is_new_version
+    from {{ this }}
+    where _record_key not in (select _record_key from changed_keys)
+),
+
+registration_numbers as (
+    select registration_no, uscc from {{ ref('int_registry__registration_numbers') }}
+),
+
+registered as (
+    select uscc from {{ ref('int_registry__entities') }}
+),
+
+linked as (
+    select _file_sha256, _source_row, candidate_uscc as uscc
+    from {{ ref('stg_linkage__entity_links') }}
+    where decision = 'match'
+),
+
+{#- the same cascade as resolved_latest (macros/versions.sql); tests/test_incremental_build.py holds the two equal #}
+resolved as (
+    select
+        latest.*,
+        case
+            when latest.uscc_check_ok and registered_as_sent.uscc is not null then latest.uscc
+            when registration_numbers.uscc is not null then registration_numbers.uscc
+            when linked.uscc is not null then linked.uscc
+            when latest.uscc_check_ok then latest.uscc
+        end as entity_uscc,
+        case
+            when latest.uscc_check_ok and registered_as_sent.uscc is not null then 'uscc'
+            when registration_numbers.uscc is not null then 'registration_no'
+            when linked.uscc is not null then 'linkage'
+            when latest.uscc_check_ok then 'uscc'
+        end as entity_resolved_by
+    from latest
+    left join registered as registered_as_sent
+        on registered_as_sent.uscc = latest.uscc
+    left join registration_numbers
+        on registration_numbers.registration_no = latest.registration_no
+    left join linked
+        on linked._file_sha256 = latest._file_sha256
+        and linked._source_row = latest._source_row
+),
+
+known as (
+    select
+        resolved.*,
+        registered.uscc is not null as entity_known
+    from resolved
+    left join registered
+        on registered.uscc = resolved.entity_uscc
+)
+
+select
+    {{ columns | join(', ') }},
+    entity_uscc,
+    entity_resolved_by,
+    entity_known,
+    {{ record_key(key_exprs) }} as _record_key
+from known
+where is_new_version
+    or {{ null_safe_equal('entity_uscc', 'built_entity_uscc') }} = false
+    or {{ null_safe_equal('entity_resolved_by', 'built_entity_resolved_by') }} = false
+    or {{ null_safe_equal('entity_known', 'built_entity_known') }} = false
+{%- endif %}
+{%- endmacro %}

@@ -1,0 +1,179 @@
+"""Incremental builds give exactly the rows of a full build (docs/warehouse.md, "Incremental builds").
+
+The fixture landing (tests/fixtures/landing.py) arrives in two ingestion runs. Warehouse A is built after run 1 and
+again, incrementally, after run 2; warehouse B is built once with --full-refresh after both. Run 2 carries new
+records (the ecology bureau's first file, a new licence, two new registry entities), corrected versions of
+earlier records (the penalty with the corrected fine, the court case now removed, a licence whose validity was
+corrected, a blasting licence now suspended) and, through the registry, a change of identity resolution of rows
+landed in run 1 that run 2 does not re-send (a licence of an entity the registry did not know yet, one sent with
+only a registration number). Every incremental model, fct_credit_event and fct_entity_credit_index must be equal row
+for row (EXCEPT ALL both ways). A third build of A with nothing new landed must change no row.
+
+The builds select only what the ledger and the index need, models and seeds (no data tests: tests/test_warehouse.py
+runs them), to keep the module short.
+"""
+from __future__ import annotations
+
+import json
+from copy import deepcopy
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from creditwh.warehouse import build, open_read_only
+from tests.fixtures import landing as fixture
+from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, SCHEMA_RUN_ID, write_feed
+
+SELECT = " ".join(f"+{model},resource_type:{kind}" for model in ("fct_credit_event", "fct_entity_credit_index")
+                  for kind in ("model", "seed"))
+ALWAYS_COMPARED = ("fct_credit_event", "fct_entity_credit_index")
+
+NEW_ENTITY = fixture.Entity(fixture.make_uscc("91370200", "00000120"), "370200000000120", "青岛新港贸易有限公司")
+NEW_BY_NUMBER = fixture.Entity(fixture.make_uscc("91370200", "00000121"), "370200000000121", "青岛旧城五金有限公司")
+NEW_LICENCE_NO = "青市监许〔2026〕5号"
+LICENCE_SQL = ("select entity_uscc, entity_resolved_by, entity_known, _run_id from int_licences__resolved "
+               "where decision_no = '青市监许〔2026〕3号'")
+PENALTY_SQL = ("select entity_uscc, entity_resolved_by, entity_known, _run_id from int_penalties__resolved "
+               "where decision_no = '青市监处罚〔2026〕15号'")
+
+
+def _licence(entity: fixture.Entity, decision_no: str) -> dict:
+    record = deepcopy(fixture._licences(RUN_1)[0])
+    return record | {"subject_name": entity.name, "uscc": entity.uscc, "decision_no": decision_no,
+                     "licence_no": f"JY1370203{entity.registration_no[-5:]}"}
+
+
+def _registry_row(entity: fixture.Entity) -> dict:
+    row = deepcopy(fixture._registry(RUN_1)[0])
+    return row | {"uscc": entity.uscc, "registration_no": entity.registration_no, "entity_name": entity.name,
+                  "park": None}
+
+
+def records(feed: str, run: str) -> list[dict]:
+    """The fixture's records of `feed` in `run`, plus this module's licences and registry entities."""
+    made = fixture.FEEDS[feed][1](run)
+    if feed == "samr_licences":
+        if run == RUN_1:
+            made = made + [_licence(NEW_ENTITY, "青市监许〔2026〕3号")]
+        else:  # E01's licence re-sent with its validity corrected, and a new licence
+            corrected = fixture._licences(RUN_1)[0] | {"valid_to": date(2027, 4, 30)}
+            made = [corrected, _licence(fixture.ENTITIES["E02"], NEW_LICENCE_NO)]
+    if feed == "samr_penalties" and run == RUN_1:  # sent with only the registration number of an entity
+        made = made + [fixture._penalty(15, None, date(2026, 4, 1), "罚款", 0.2, uscc_value="",
+                                        registration_no=NEW_BY_NUMBER.registration_no,
+                                        issues="uscc_was_registration_no")]
+    if feed == "samr_entity_registry" and run == RUN_2:
+        made = made + [_registry_row(NEW_ENTITY), _registry_row(NEW_BY_NUMBER)]
+    return made
+
+
+def land(landing: Path, run: str) -> None:
+    for feed, (stem, _) in fixture.FEEDS.items():
+        rows = records(feed, run)
+        if rows:
+            write_feed(landing, feed, run, rows, f"{stem}_{run[:8]}.csv")
+        elif run == RUN_1:  # as ingestion does for a feed that has not sent anything yet
+            write_feed(landing, feed, SCHEMA_RUN_ID, [])
+
+
+def incremental_models(result) -> list[str]:
+    manifest = json.loads((result.target_dir / "manifest.json").read_text(encoding="utf-8"))
+    return sorted(node["name"] for node in manifest["nodes"].values()
+                  if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental")
+
+
+def table_rows(warehouse: Path, tables: list[str]) -> dict[str, list[tuple]]:
+    with open_read_only(warehouse) as con:
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in tables}
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("incremental")
+    landing = root / "landing"
+    land(landing, RUN_1)
+    a = root / "a" / "warehouse.duckdb"
+    first = build(landing, a, as_of=AS_OF, select=SELECT)
+    with open_read_only(a) as con:
+        after_run_1 = [con.execute(sql).fetchall() for sql in (LICENCE_SQL, PENALTY_SQL)]
+    land(landing, RUN_2)
+    second = build(landing, a, as_of=AS_OF, select=SELECT)
+    models = incremental_models(second)
+    compared = models + list(ALWAYS_COMPARED)
+    before_third = table_rows(a, compared)
+    third = build(landing, a, as_of=AS_OF, select=SELECT)
+    b = root / "b" / "warehouse.duckdb"
+    full = build(landing, b, as_of=AS_OF, select=SELECT, full_refresh=True)
+    return {"a": a, "b": b, "models": models, "compared": compared, "first": first, "second": second,
+            "third": third, "full": full, "before_third": before_third, "after_run_1": after_run_1}
+
+
+def difference(a: Path, b: Path, table: str) -> tuple[int, int]:
+    """(rows of A not in B, rows of B not in A), as multisets."""
+    with duckdb.connect(str(a), read_only=True) as con:
+        con.execute(f"attach '{b}' as full_build (read_only)")
+        only_a = con.execute(f"select count(*) from (select * from main.{table} "
+                             f"except all select * from full_build.main.{table})").fetchone()[0]
+        only_b = con.execute(f"select count(*) from (select * from full_build.main.{table} "
+                             f"except all select * from main.{table})").fetchone()[0]
+    return only_a, only_b
+
+
+def test_the_records_of_history_are_incremental(builds):
+    assert {"int_licences__resolved", "int_penalties__resolved", "int_tax_grades__resolved",
+            "int_env_grades__resolved"} <= set(builds["models"])
+    # the ledger (windows move with every new event) and the index (as-of date) are rebuilt every time
+    assert "fct_credit_event" not in builds["models"] and "fct_entity_credit_index" not in builds["models"]
+
+
+@pytest.mark.parametrize("table", ["int_licences__resolved", "int_penalties__resolved", "int_env_grades__resolved",
+                                   "fct_credit_event", "fct_entity_credit_index"])
+def test_incremental_equals_full_refresh_on_the_tables_run_2_changes(builds, table):
+    with open_read_only(builds["b"]) as con:
+        assert con.execute(f"select count(*) from {table}").fetchone()[0] > 0
+    assert difference(builds["a"], builds["b"], table) == (0, 0)
+
+
+def test_incremental_equals_full_refresh_on_every_incremental_model(builds):
+    differing = {t: d for t in builds["compared"] if (d := difference(builds["a"], builds["b"], t)) != (0, 0)}
+    assert differing == {}
+
+
+def test_a_corrected_version_replaces_the_earlier_one(builds):
+    with open_read_only(builds["a"]) as con:
+        e01 = con.execute("select valid_to, _run_id from int_licences__resolved where decision_no = ?",
+                          ["青市监许〔2023〕88号"]).fetchall()
+        fine = con.execute("select fine_amount_wan, _run_id from int_penalties__resolved where uscc = ? "
+                           "and _run_id = ?", [fixture.uscc("E11"), RUN_2]).fetchall()
+        event = con.execute("select in_force_until from fct_credit_event where event_type = 'licence' "
+                            "and subject_uscc = ? and description like '%88号'", [fixture.uscc("E01")]).fetchall()
+    assert e01 == [(date(2027, 4, 30), RUN_2)]  # one row: the run-2 version, not both
+    assert fine == [(0.1, RUN_2)]
+    assert event == [(date(2027, 5, 1),)]  # valid_to is the last valid day; windows end exclusively
+
+
+def test_rows_not_resent_are_re_resolved_against_the_new_registry(builds):
+    # after run 1: a valid USCC the registry did not know; a registration number it did not know
+    assert builds["after_run_1"] == [[(NEW_ENTITY.uscc, "uscc", False, RUN_1)], [(None, None, False, RUN_1)]]
+    # after run 2, which re-sends neither: both resolve to the entities the registry's run 2 added
+    with open_read_only(builds["a"]) as con:
+        licence, penalty = con.execute(LICENCE_SQL).fetchall(), con.execute(PENALTY_SQL).fetchall()
+    assert licence == [(NEW_ENTITY.uscc, "uscc", True, RUN_1)]
+    assert penalty == [(NEW_BY_NUMBER.uscc, "registration_no", True, RUN_1)]
+
+
+def test_a_build_with_nothing_new_landed_changes_no_row(builds):
+    after = table_rows(builds["a"], builds["compared"])
+    assert after == builds["before_third"]
+
+
+def test_the_incremental_build_read_only_the_runs_after_its_watermark(builds):
+    """The SQL dbt compiled for a record model: after run 2, A read only run 2's unbuilt files and later runs; B read
+    every run."""
+    executed = "models/intermediate/int_licences__resolved.sql"
+    incremental_sql = next(builds["third"].target_dir.glob(f"compiled/*/{executed}")).read_text(encoding="utf-8")
+    full_sql = next(builds["full"].target_dir.glob(f"compiled/*/{executed}")).read_text(encoding="utf-8")
+    assert f"where _run_id >= '{RUN_2}'" in incremental_sql
+    assert "_run_id >" not in full_sql
