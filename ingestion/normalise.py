@@ -2,6 +2,11 @@
 
 Each `*_value` function maps a raw string column to its typed value (NULL when the raw value is empty or cannot
 be read); the conformance step compares raw and value to tell "empty" from "unreadable".
+
+Every reading starts from `clean_text`, the costliest step (Unicode normalisation and two regex passes). The
+`*_of_clean` forms take text that is already clean, so the ingestion hot path cleans each cell once and derives
+the value, its presence and its notes from that one result; the raw forms are the same functions composed with
+`clean_text`, for callers that read a single column.
 """
 from __future__ import annotations
 
@@ -32,9 +37,13 @@ def has_invisible(raw: pl.Expr) -> pl.Expr:
     return raw.str.contains(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0]|^\s|\s$")
 
 
+def code_of_clean(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(r"[\s\-]", "").str.to_uppercase()
+
+
 def code_value(raw: pl.Expr) -> pl.Expr:
     """An identifier: clean text, no inner spaces or dashes, upper case."""
-    return clean_text(raw).str.replace_all(r"[\s\-]", "").str.to_uppercase()
+    return code_of_clean(clean_text(raw))
 
 
 def is_registration_no(code: pl.Expr) -> pl.Expr:
@@ -42,9 +51,7 @@ def is_registration_no(code: pl.Expr) -> pl.Expr:
     return code.str.contains(r"^[0-9]{15}$")
 
 
-def date_value(raw: pl.Expr) -> pl.Expr:
-    """Dates as departments write them; Excel serials; 2099-12-31 and later = no end (NULL)."""
-    text = clean_text(raw)
+def date_of_clean(text: pl.Expr) -> pl.Expr:
     unified = (
         text.str.replace_all(r"[年月./]", "-").str.replace_all("日", "")
         .str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")  # a datetime from a spreadsheet cell
@@ -59,31 +66,60 @@ def date_value(raw: pl.Expr) -> pl.Expr:
     return pl.when(parsed >= NO_END_FROM).then(None).otherwise(parsed)
 
 
+def date_value(raw: pl.Expr) -> pl.Expr:
+    """Dates as departments write them; Excel serials; 2099-12-31 and later = no end (NULL)."""
+    return date_of_clean(clean_text(raw))
+
+
+def is_excel_serial_clean(text: pl.Expr) -> pl.Expr:
+    return text.str.contains(r"^\d{5}(\.0+)?$")
+
+
 def is_excel_serial(raw: pl.Expr) -> pl.Expr:
-    return clean_text(raw).str.contains(r"^\d{5}(\.0+)?$")
+    return is_excel_serial_clean(clean_text(raw))
 
 
-def is_no_end_date(raw: pl.Expr) -> pl.Expr:
-    text = clean_text(raw).str.replace_all(r"[年月./]", "-").str.replace_all("日", "")
+def is_no_end_date_clean(text: pl.Expr) -> pl.Expr:
+    text = text.str.replace_all(r"[年月./]", "-").str.replace_all("日", "")
     return text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False) >= NO_END_FROM
 
 
-def amount_wan_value(raw: pl.Expr) -> pl.Expr:
-    """An amount in 万元. A value that states its unit (`12000元`, `1.2万元`) is converted; a bare number is 万元."""
-    text = clean_text(raw).str.replace_all(r"[,\s]", "").str.replace(r"^[¥￥]", "")
+def is_no_end_date(raw: pl.Expr) -> pl.Expr:
+    return is_no_end_date_clean(clean_text(raw))
+
+
+def amount_wan_of_clean(text: pl.Expr) -> pl.Expr:
+    text = text.str.replace_all(r"[,\s]", "").str.replace(r"^[¥￥]", "")
     number = text.str.replace(r"(万元|万|元)$", "").cast(pl.Float64, strict=False)
     in_yuan = text.str.ends_with("元") & ~text.str.ends_with("万元")
     return pl.when(in_yuan).then(number / 10_000).otherwise(number)
 
 
-def has_yuan_unit(raw: pl.Expr) -> pl.Expr:
-    text = clean_text(raw).str.replace_all(r"\s", "")
+def amount_wan_value(raw: pl.Expr) -> pl.Expr:
+    """An amount in 万元. A value that states its unit (`12000元`, `1.2万元`) is converted; a bare number is 万元."""
+    return amount_wan_of_clean(clean_text(raw))
+
+
+def has_yuan_unit_clean(text: pl.Expr) -> pl.Expr:
+    text = text.str.replace_all(r"\s", "")
     return text.str.ends_with("元") & ~text.str.ends_with("万元")
 
 
+def has_yuan_unit(raw: pl.Expr) -> pl.Expr:
+    return has_yuan_unit_clean(clean_text(raw))
+
+
+def integer_of_clean(text: pl.Expr) -> pl.Expr:
+    return text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+
+
 def integer_value(raw: pl.Expr) -> pl.Expr:
-    return clean_text(raw).str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+    return integer_of_clean(clean_text(raw))
+
+
+def mapped_code_of_clean(text: pl.Expr, codes: dict[str, str]) -> pl.Expr:
+    return text.replace_strict(codes, default=None, return_dtype=pl.String)
 
 
 def mapped_code(raw: pl.Expr, codes: dict[str, str]) -> pl.Expr:
-    return clean_text(raw).replace_strict(codes, default=None, return_dtype=pl.String)
+    return mapped_code_of_clean(clean_text(raw), codes)

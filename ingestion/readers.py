@@ -8,7 +8,7 @@ cannot be read at all raises UnreadableFile with a message that names the file a
 """
 from __future__ import annotations
 
-import io
+import codecs
 import json
 import unicodedata
 import zipfile
@@ -81,7 +81,10 @@ def _match_columns(contract: Contract, path: Path, frame: pl.DataFrame) -> tuple
 
 def _decode(path: Path, declared: str) -> tuple[str, str, list[str]]:
     """Decode as the contract declares; if the bytes say otherwise, decode as what they are and say so."""
-    data = path.read_bytes()
+    return _decode_bytes(path, path.read_bytes(), declared)
+
+
+def _decode_bytes(path: Path, data: bytes, declared: str) -> tuple[str, str, list[str]]:
     try:
         return data.decode(declared), declared, []
     except UnicodeDecodeError as exc:
@@ -103,11 +106,26 @@ def _with_row_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(SOURCE_ROW, offset=1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
 
 
+UTF8_BOM = "\ufeff".encode("utf-8")
+
+
+def _csv_utf8(path: Path, declared: str) -> tuple[bytes, str, list[str]]:
+    """The file as UTF-8 bytes without a leading BOM, for polars. Bytes that already are UTF-8 are passed on as
+    they are (decoded only to prove it); only another encoding is re-encoded."""
+    data = path.read_bytes()
+    text, encoding, warnings = _decode_bytes(path, data, declared)
+    if codecs.lookup(encoding).name == "utf-8":
+        del text
+        while data.startswith(UTF8_BOM):
+            data = data[len(UTF8_BOM):]
+        return data, encoding, warnings
+    return text.lstrip("\ufeff").encode("utf-8"), encoding, warnings
+
+
 def _read_csv(contract: Contract, path: Path) -> RawFile:
-    text, encoding, warnings = _decode(path, contract.encoding)
+    data, encoding, warnings = _csv_utf8(path, contract.encoding)
     try:
-        frame = pl.read_csv(io.BytesIO(text.lstrip("\ufeff").encode("utf-8")), infer_schema=False,
-                            truncate_ragged_lines=False)
+        frame = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UnreadableFile(f"{path.name}: not a readable CSV file: {first}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from fnmatch import fnmatch
@@ -19,7 +20,7 @@ from creditwh.settings import Home
 from ingestion.conform import conform
 from ingestion.contracts import Contract, load_contracts
 from ingestion.landing import FileRegister, ensure_schema_files, lineage, write_landed
-from ingestion.readers import UnreadableFile, read_raw
+from ingestion.readers import RawFile, UnreadableFile, read_raw
 
 
 @dataclass
@@ -85,20 +86,41 @@ def contract_assertion_warnings(contract: Contract, file_name: str, rows: int) -
     return []
 
 
+@dataclass
+class _Read:
+    """What can be done with a file before its turn: hashing and reading it. Whether it is a duplicate of this run's
+    files, and landing it, wait for its turn."""
+    sha256: str
+    raw: RawFile | None = None
+    error: UnreadableFile | None = None
+
+
+def _read(contract: Contract, path: Path, register: FileRegister) -> _Read:
+    read = _Read(sha256_of(path))
+    if register.seen(read.sha256):  # loaded by an earlier run: not worth reading (this run's own are checked later)
+        return read
+    try:
+        read.raw = read_raw(contract, path)
+    except UnreadableFile as exc:
+        read.error = exc
+    return read
+
+
 def ingest_file(home: Home, contract: Contract, path: Path, run_id: str, part: int,
-                register: FileRegister) -> FileResult:
+                register: FileRegister, read: _Read | None = None) -> FileResult:
+    """Land one file. `read` is the file already hashed and read (ahead of its turn, by `ingest`)."""
     result = FileResult(file=path.name, feed=contract.id)
-    result.sha256 = sha256_of(path)
+    read = read or _read(contract, path, register)
+    result.sha256 = read.sha256
     earlier = register.seen(result.sha256)
     if earlier:
         result.status = "duplicate"
         result.error = f"{path.name}: already ingested in run {earlier['run_id']} as {earlier['file']}"
         return result
-    try:
-        raw_file = read_raw(contract, path)
-    except UnreadableFile as exc:
-        result.status, result.error = "rejected", str(exc)
+    if read.error is not None:
+        result.status, result.error = "rejected", str(read.error)
         return result
+    raw_file = read.raw
     raw = raw_file.frame
     result.encoding, result.schema_drift, result.warnings = raw_file.encoding, raw_file.drift, raw_file.warnings
     if raw_file.drift:
@@ -144,11 +166,18 @@ def ingest(home: Home, files: list[tuple[Contract, Path]] | None = None, run_id:
     todo = files if files is not None else waiting_files(home, contracts)
     parts: dict[str, int] = {}
     results = []
-    for done, (contract, path) in enumerate(todo):
-        if on_file:
-            on_file(done, len(todo), path)
-        part = parts[contract.id] = parts.get(contract.id, -1) + 1
-        results.append(ingest_file(home, contract, path, run_id, part, register))
+    # The next file is hashed and read (XLSX parsing and CSV decoding release the GIL) while this one is
+    # normalised and written: one file ahead, so at most two raw files are held at once, whatever the run's size.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read") as reader:
+        ahead = reader.submit(_read, *todo[0], register) if todo else None
+        for done, (contract, path) in enumerate(todo):
+            if on_file:
+                on_file(done, len(todo), path)
+            read = ahead.result()
+            ahead = reader.submit(_read, *todo[done + 1], register) if done + 1 < len(todo) else None
+            part = parts[contract.id] = parts.get(contract.id, -1) + 1
+            results.append(ingest_file(home, contract, path, run_id, part, register, read))
+            del read  # free this raw file before waiting for the next one
     ensure_schema_files(home.landing, contracts)
     report = RunReport(run_id=run_id, started_at=started, files=results)
     (home.ingest_runs / f"{run_id}.json").write_text(
