@@ -5,17 +5,6 @@
   every model below runs its full-build SQL.
 -#}
 
-{#- The natural key of a record as latest_version partitions it (a USCC field that held a registration number keys
-    the record by that number, as in resolved_latest). -#}
-{% macro record_key_exprs(key_exprs) -%}
-  {%- set keys = [] %}
-  {%- for key in key_exprs %}
-  {%- do keys.append("coalesce(uscc, 'registration_no:' || registration_no)" if key == 'uscc' else key) %}
-  {%- endfor %}
-  {{- return(keys) }}
-{%- endmacro %}
-
-
 {#- _record_key: one column naming the natural key, so delete+insert can replace a record's earlier version (a NULL
     key part counts as '', which ingestion never lands: it lands an empty string as NULL). -#}
 {% macro record_key(key_exprs) -%}
@@ -93,54 +82,8 @@ latest as (
     where _record_key not in (select _record_key from changed_keys)
 ),
 
-registration_numbers as (
-    select registration_no, uscc from {{ ref('int_registry__registration_numbers') }}
-),
-
-registered as (
-    select uscc from {{ ref('int_registry__entities') }}
-),
-
-linked as (
-    select _file_sha256, _source_row, candidate_uscc as uscc
-    from {{ ref('stg_linkage__entity_links') }}
-    where decision = 'match'
-),
-
-{#- the same cascade as resolved_latest (macros/versions.sql); tests/test_incremental_build.py holds the two equal #}
-resolved as (
-    select
-        latest.*,
-        case
-            when latest.uscc_check_ok and registered_as_sent.uscc is not null then latest.uscc
-            when registration_numbers.uscc is not null then registration_numbers.uscc
-            when linked.uscc is not null then linked.uscc
-            when latest.uscc_check_ok then latest.uscc
-        end as entity_uscc,
-        case
-            when latest.uscc_check_ok and registered_as_sent.uscc is not null then 'uscc'
-            when registration_numbers.uscc is not null then 'registration_no'
-            when linked.uscc is not null then 'linkage'
-            when latest.uscc_check_ok then 'uscc'
-        end as entity_resolved_by
-    from latest
-    left join registered as registered_as_sent
-        on registered_as_sent.uscc = latest.uscc
-    left join registration_numbers
-        on registration_numbers.registration_no = latest.registration_no
-    left join linked
-        on linked._file_sha256 = latest._file_sha256
-        and linked._source_row = latest._source_row
-),
-
-known as (
-    select
-        resolved.*,
-        registered.uscc is not null as entity_known
-    from resolved
-    left join registered
-        on registered.uscc = resolved.entity_uscc
-)
+{#- the same cascade as resolved_latest (macros/versions.sql) #}
+{{ entity_resolution_ctes('latest') }}
 
 select
     {{ columns | join(', ') }},

@@ -26,16 +26,31 @@
 {% macro resolved_latest(staging_model, key_exprs) -%}
 with
 
-{#- a record whose USCC field held a registration number is keyed by that number, not by a NULL shared with
-    every other such record -#}
-{%- set keys = [] %}
-{%- for key in key_exprs %}
-{%- do keys.append("coalesce(uscc, 'registration_no:' || registration_no)" if key == 'uscc' else key) %}
-{%- endfor %}
 latest as (
-    {{ latest_version(ref(staging_model), keys) | indent(4) }}
+    {{ latest_version(ref(staging_model), record_key_exprs(key_exprs)) | indent(4) }}
 ),
 
+{{ entity_resolution_ctes('latest') }}
+
+select * from known
+{%- endmacro %}
+
+
+{#- The natural key of a record as latest_version partitions it: a record whose USCC field held a registration
+    number is keyed by that number, not by a NULL shared with every other such record. -#}
+{% macro record_key_exprs(key_exprs) -%}
+  {%- set keys = [] %}
+  {%- for key in key_exprs %}
+  {%- do keys.append("coalesce(uscc, 'registration_no:' || registration_no)" if key == 'uscc' else key) %}
+  {%- endfor %}
+  {{- return(keys) }}
+{%- endmacro %}
+
+
+{#- The identity-resolution cascade of resolved_latest over the rows of CTE `records`, as CTEs ending in `known`
+    (the records plus entity_uscc, entity_resolved_by, entity_known). One definition for the full and the
+    incremental build (macros/incremental.sql). -#}
+{% macro entity_resolution_ctes(records) -%}
 registration_numbers as (
     select registration_no, uscc from {{ ref('int_registry__registration_numbers') }}
 ),
@@ -52,33 +67,35 @@ linked as (
 
 resolved as (
     select
-        latest.*,
+        {{ records }}.*,
         case
-            when latest.uscc_check_ok and registered_as_sent.uscc is not null then latest.uscc
+            when {{ records }}.uscc_check_ok and registered_as_sent.uscc is not null then {{ records }}.uscc
             when registration_numbers.uscc is not null then registration_numbers.uscc
             when linked.uscc is not null then linked.uscc
-            when latest.uscc_check_ok then latest.uscc
+            when {{ records }}.uscc_check_ok then {{ records }}.uscc
         end as entity_uscc,
         case
-            when latest.uscc_check_ok and registered_as_sent.uscc is not null then 'uscc'
+            when {{ records }}.uscc_check_ok and registered_as_sent.uscc is not null then 'uscc'
             when registration_numbers.uscc is not null then 'registration_no'
             when linked.uscc is not null then 'linkage'
-            when latest.uscc_check_ok then 'uscc'
+            when {{ records }}.uscc_check_ok then 'uscc'
         end as entity_resolved_by
-    from latest
+    from {{ records }}
     left join registered as registered_as_sent
-        on registered_as_sent.uscc = latest.uscc
+        on registered_as_sent.uscc = {{ records }}.uscc
     left join registration_numbers
-        on registration_numbers.registration_no = latest.registration_no
+        on registration_numbers.registration_no = {{ records }}.registration_no
     left join linked
-        on linked._file_sha256 = latest._file_sha256
-        and linked._source_row = latest._source_row
-)
+        on linked._file_sha256 = {{ records }}._file_sha256
+        and linked._source_row = {{ records }}._source_row
+),
 
-select
-    resolved.*,
-    registered.uscc is not null as entity_known
-from resolved
-left join registered
-    on registered.uscc = resolved.entity_uscc
+known as (
+    select
+        resolved.*,
+        registered.uscc is not null as entity_known
+    from resolved
+    left join registered
+        on registered.uscc = resolved.entity_uscc
+)
 {%- endmacro %}
