@@ -1,6 +1,7 @@
 """Quality rules as data (quality/rules/<record_type>.yaml), loaded and checked before any validation runs."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from creditwh.settings import QUALITY_RULES_DIR
 
 SEVERITIES = ("critical", "warning")
 RULE_KEYS = {"id", "severity", "dimension", "description", "rationale", "expectation", "kwargs"}
+# Names in a pandas row_condition; only those that are columns of the table count (columns_read).
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,18 @@ class RuleSet:
 
     def by_severity(self, severity: str) -> list[Rule]:
         return [r for r in self.rules if r.severity == severity]
+
+    def columns_read(self, table_columns: list[str]) -> list[str]:
+        """The columns of `table_columns` the gate needs, in table order: the id, and every column a rule names —
+        in a kwarg (column, column_A, column_list, …) or in its row_condition."""
+        named = {self.id_column}
+        for rule in self.rules:
+            for value in rule.kwargs.values():
+                values = value if isinstance(value, (list, tuple)) else [value]
+                named.update(v for v in values if isinstance(v, str))
+            if rule.conditional:
+                named.update(_IDENTIFIER.findall(rule.kwargs["row_condition"]))
+        return [c for c in table_columns if c in named]
 
 
 def load_rules(record_type: str = "penalties", directory: Path = QUALITY_RULES_DIR) -> RuleSet:

@@ -254,3 +254,26 @@ def test_docs_list_every_rule_with_its_severity():
     doc = (REPO_ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
     for rule in load_rules("penalties").rules:
         assert f"| `{rule.id}` | {rule.severity} |" in doc, rule.id
+
+
+def test_the_gate_reads_only_the_columns_its_rules_name():
+    from pathlib import Path
+
+    from quality.rules import Rule, RuleSet
+
+    def rule(rule_id, expectation, **kwargs):
+        return Rule(rule_id, "critical", "validity", "d", "r", expectation, kwargs)
+
+    rules = RuleSet("penalty", "fct_penalty", "penalty_id", ("decision_date",), 0.05, 1, (
+        rule("fine_if_fined", "expect_column_values_to_not_be_null", column="fine_amount_wan",
+             row_condition='penalty_categories.str.contains("罚款", na=False)', condition_parser="pandas"),
+        rule("pair_unique", "expect_compound_columns_to_be_unique", column="decision_no",
+             column_list=["decision_no", "authority_uscc"]),
+        rule("past", "expect_column_values_to_be_between", column="decision_date", max_value="$as_of"),
+    ), Path("rules.yaml"))
+    table = ["_loaded_at", "penalty_id", "decision_no", "authority_uscc", "penalty_categories", "fine_amount_wan",
+             "decision_date", "violation_facts", "severity"]
+    # in table order: the id, the rules' columns, a list kwarg's columns, a row_condition's column; the word
+    # "contains" or "na" in the condition is no column, and the unnamed columns are not read
+    assert rules.columns_read(table) == ["penalty_id", "decision_no", "authority_uscc", "penalty_categories",
+                                         "fine_amount_wan", "decision_date"]
