@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from creditwh import stages
-from creditwh.cli import main
 from creditwh.settings import Home
 from creditwh.warehouse import open_read_only
+from tests.fixtures.cli import run
 from tests.fixtures.landing import AS_OF, UNKNOWN_USCC, uscc, write_landing
 
 
@@ -21,16 +21,6 @@ def home(tmp_path_factory) -> Home:
     write_landing(home.landing)
     stages.build(home, AS_OF)
     return home
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def sha256(path) -> str:

@@ -5,17 +5,7 @@ import json
 
 import pytest
 
-from creditwh.cli import main
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+from tests.fixtures.cli import run
 
 
 def test_bad_arguments_exit_2_with_a_message(capsys, tmp_path):

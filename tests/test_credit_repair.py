@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.feed_files import write_csv
 from tests.fixtures.landing import AUTHORITY, AUTHORITY_NAME, MEDICAL_AUTHORITY, UNKNOWN_USCC, uscc, write_landing
 
 AS_OF = date(2026, 6, 30)
@@ -35,20 +36,6 @@ AS_OF = date(2026, 6, 30)
 
 def penalty_no(year: int, no: int) -> str:
     return f"青市监处罚〔{year}〕{no}号"
-
-
-def write_csv(path: Path, contract_id: str, rows: list[dict]) -> Path:
-    """A department file with the contract's source headers (rows keyed by canonical names)."""
-    from ingestion.contracts import load_contracts
-
-    contract = load_contracts()[contract_id]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding=contract.encoding, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([c.source for c in contract.columns])
-        for row in rows:
-            writer.writerow([row.get(c.name, "") for c in contract.columns])
-    return path
 
 
 def extra_penalties() -> list[dict]:

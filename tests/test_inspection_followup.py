@@ -16,32 +16,18 @@ Hand-computed answers (supervision_record weighs 40 %, so a sub-score point is 0
 """
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.feed_files import write_csv
 from tests.fixtures.landing import AUTHORITY_NAME, ENTITIES, uscc, write_landing
 
 AS_OF = date(2026, 6, 30)
 FEED = "samr_inspection_followup"
 BUILT = ("fct_entity_credit_index", "fct_entity_credit_contribution", "fct_entity_credit_dimension_score",
          "fct_credit_event")
-
-
-def write_csv(path: Path, contract_id: str, rows: list[dict]) -> Path:
-    """A department file with the contract's source headers (rows keyed by canonical names)."""
-    from ingestion.contracts import load_contracts
-
-    contract = load_contracts()[contract_id]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding=contract.encoding, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([c.source for c in contract.columns])
-        for row in rows:
-            writer.writerow([row.get(c.name, "") for c in contract.columns])
-    return path
 
 
 def survey(no: int, code: str, task: str, day: str, rectification: str, satisfaction: str = "满意",

@@ -11,6 +11,7 @@ import pytest
 
 from supervision import inspection_inputs as inputs
 from supervision import inspections as ins
+from tests.fixtures.cli import run as run_cli
 from tests.fixtures.landing import make_uscc
 
 AS_OF = date(2026, 11, 25)
@@ -218,16 +219,7 @@ def home(tmp_path_factory):
 
 
 def run(capsys, home, *args):
-    """The command in this process (the CLI's own error handling included): a subprocess per call would spend
-    most of this test starting Python."""
-    from creditwh.cli import main
-
-    try:
-        code = main(["inspections", *args, "--home", str(home)])
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "inspections", *args, "--home", str(home))
 
 
 def test_the_commands_plan_show_audit_and_measure_on_the_built_warehouse(home, capsys):

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from creditwh import stages
-from creditwh.cli import main
 from creditwh.settings import DBT_PROJECT_DIR, Home
 from creditwh.warehouse import open_read_only
 from supervision import parks
 from tests.fixtures import landing as fixture_landing
+from tests.fixtures.cli import run
 from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, spoil, uscc, write_feed, write_landing
 
 PAST = date(2026, 3, 31)  # E12 was still active (deregistered in run 2, 2026-05-02)
@@ -69,16 +69,6 @@ def home(tmp_path_factory) -> Home:
 def con(home):
     with open_read_only(home.warehouse) as connection:
         yield connection
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def code_of(usccs: str) -> str:
