@@ -26,7 +26,8 @@ from creditwh.warehouse import build, open_read_only
 from tests.fixtures import landing as fixture
 from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, SCHEMA_RUN_ID, write_feed
 
-SELECT = " ".join(f"+{model},resource_type:{kind}" for model in ("fct_credit_event", "fct_entity_credit_index")
+SELECT = " ".join(f"+{model},resource_type:{kind}"
+                  for model in ("fct_credit_event", "fct_entity_credit_index", "fct_entity_credit_index_monthly")
                   for kind in ("model", "seed"))
 ALWAYS_COMPARED = ("fct_credit_event", "fct_entity_credit_index")
 
@@ -110,6 +111,40 @@ def builds(tmp_path_factory) -> dict:
             "third": third, "full": full, "before_third": before_third, "after_run_1": after_run_1}
 
 
+SERIES = "fct_entity_credit_index_monthly"
+NEXT_MONTH_END = date(2026, 7, 31)
+
+
+@pytest.fixture(scope="module")
+def series_builds(builds, tmp_path_factory) -> dict:
+    """C, a copy of A after run 2, tampered with and rebuilt as of AS_OF (nothing new landed), then as of the next
+    month-end; D, a full build as of that month-end."""
+    root = tmp_path_factory.mktemp("series")
+    landing = builds["a"].parent.parent / "landing"
+    c = root / "c" / "warehouse.duckdb"
+    c.parent.mkdir()
+    c.write_bytes(builds["a"].read_bytes())
+    with duckdb.connect(str(c)) as con:
+        oldest, newest = con.execute(f"select min(month_end), max(month_end) from {SERIES}").fetchone()
+        kept, recomputed = [r[0] for r in con.execute(
+            f"select entity_uscc from {SERIES} where month_end = ? order by entity_uscc limit 2", [newest]).fetchall()]
+        true_score = con.execute(f"select score from {SERIES} where entity_uscc = ? and month_end = ?",
+                                 [recomputed, newest]).fetchone()[0]
+        # an unchanged entity's rows are not recomputed: this one keeps the tampered score until its month leaves
+        con.execute(f"update {SERIES} set score = -1 where entity_uscc = ? and month_end = ?", [kept, oldest])
+        # a fingerprint that is not the entity's current one means its inputs changed: all its rows are recomputed
+        con.execute(f"update {SERIES} set score = -1, _inputs_fingerprint = 0 where entity_uscc = ?", [recomputed])
+    build(landing, c, as_of=AS_OF, select=SELECT)
+    with open_read_only(c) as con:
+        after = dict(con.execute(f"select entity_uscc || '@' || month_end, score from {SERIES} where score = -1 "
+                                 f"or entity_uscc = ? and month_end = ?", [recomputed, newest]).fetchall())
+    build(landing, c, as_of=NEXT_MONTH_END, select=SELECT)
+    d = root / "d" / "warehouse.duckdb"
+    build(landing, d, as_of=NEXT_MONTH_END, select=SELECT, full_refresh=True)
+    return {"c": c, "d": d, "oldest": oldest, "kept": kept, "recomputed": recomputed, "newest": newest,
+            "true_score": true_score, "after_same_day": after}
+
+
 def difference(a: Path, b: Path, table: str) -> tuple[int, int]:
     """(rows of A not in B, rows of B not in A), as multisets."""
     with duckdb.connect(str(a), read_only=True) as con:
@@ -177,3 +212,20 @@ def test_the_incremental_build_read_only_the_runs_after_its_watermark(builds):
     full_sql = next(builds["full"].target_dir.glob(f"compiled/*/{executed}")).read_text(encoding="utf-8")
     assert f"where _run_id >= '{RUN_2}'" in incremental_sql
     assert "_run_id >" not in full_sql
+
+
+def test_the_series_recomputes_only_entities_whose_inputs_changed(series_builds):
+    r = series_builds
+    assert r["after_same_day"] == {f"{r['kept']}@{r['oldest']}": -1,
+                                   f"{r['recomputed']}@{r['newest']}": r["true_score"]}
+
+
+def test_a_month_later_the_series_gains_a_month_end_loses_its_oldest_and_equals_a_full_build(series_builds):
+    r = series_builds
+    with open_read_only(r["c"]) as con:
+        months = [m for (m,) in con.execute(f"select distinct month_end from {SERIES} order by 1").fetchall()]
+        tampered = con.execute(f"select count(*) from {SERIES} where score = -1").fetchone()[0]
+    assert r["oldest"] not in months and months[-1] == NEXT_MONTH_END and len(months) == 24
+    assert tampered == 0   # the kept row left with its month
+    for table in (SERIES, "fct_entity_credit_index", "int_credit_index__entity_inputs"):
+        assert difference(r["c"], r["d"], table) == (0, 0), table

@@ -18,8 +18,10 @@
 {%- endmacro %}
 
 
-{#- The active entities of each request: the dim_entity_history version in force on its as-of date. -#}
-{% macro credit_index_entities_cte(requests) -%}
+{#- The active entities of each request: the dim_entity_history version in force on its as-of date. With
+    `changed_entities` (a relation of entity_uscc; the requests then carry a boolean all_entities), a request not
+    flagged all_entities covers only those entities: the incremental month-end series recomputes what changed. -#}
+{% macro credit_index_entities_cte(requests, changed_entities=none) -%}
 entities as (
     select
         requests.as_of_date,
@@ -30,6 +32,9 @@ entities as (
     inner join {{ credit_index_relation('dim_entity_history') }} as history
         on {{ in_force_on('requests.as_of_date', 'history.valid_from', 'history.valid_to') }}
     where history.is_active
+    {%- if changed_entities is not none %}
+        and (requests.all_entities or history.uscc in (select entity_uscc from {{ changed_entities }}))
+    {%- endif %}
 )
 {%- endmacro %}
 
@@ -41,11 +46,11 @@ entities as (
   contribution_id (event_id or rule_id), event_id, rule_id, event_type, severity, event_date, points,
   forced_risk_class.
 -#}
-{% macro credit_contributions_sql(requests) -%}
+{% macro credit_contributions_sql(requests, changed_entities=none) -%}
 {%- set str = dbt.type_string() -%}
 with
 
-{{ credit_index_entities_cte(requests) }},
+{{ credit_index_entities_cte(requests, changed_entities) }},
 
 events as (
     select
@@ -155,10 +160,10 @@ select * from attribute_contributions
   explain=false leaves the top events NULL (the month-end series does not need them and they cost a window over
   every contribution).
 -#}
-{% macro credit_scores_sql(requests, contributions, explain=true) -%}
+{% macro credit_scores_sql(requests, contributions, explain=true, changed_entities=none) -%}
 with
 
-{{ credit_index_entities_cte(requests) }},
+{{ credit_index_entities_cte(requests, changed_entities) }},
 
 contributions as (
     select * from {{ contributions }}

@@ -98,3 +98,26 @@ where is_new_version
     or {{ null_safe_equal('entity_known', 'built_entity_known') }} = false
 {%- endif %}
 {%- endmacro %}
+
+
+{#-
+  Post-hook of the incremental month-end series (fct_entity_credit_index_monthly): delete the rows a full build
+  would not have. After the model's delete+insert, every row of an entity it recomputed carries the entity's current
+  inputs fingerprint; a row that does not (the entity is no longer active on that month-end, or no longer exists) or
+  whose month-end and version are no longer requested (the series moved on a month) goes. Nothing to do on a full
+  build.
+-#}
+{% macro prune_credit_index_series() -%}
+{%- if is_incremental() %}
+delete from {{ this }} as built
+where not exists (
+        select 1 from {{ ref('int_credit_index__entity_inputs') }} as inputs
+        where inputs.entity_uscc = built.entity_uscc
+            and inputs.inputs_fingerprint = built._inputs_fingerprint)
+    or not exists (
+        select 1 from {{ ref('int_credit_index__requests') }} as requests
+        where requests.is_month_end
+            and requests.as_of_date = built.month_end
+            and requests.methodology_version = built.methodology_version)
+{%- endif %}
+{%- endmacro %}
