@@ -114,20 +114,23 @@ def check_feed_arrival(home: Home, feed: str, due_at: datetime) -> dict:
     return arrival.to_json()
 
 
-def link(home: Home) -> dict:
-    """Decide the landed records whose identifier does not resolve (ingestion/linkage.py) before dbt reads them."""
+def link(home: Home, full: bool = False) -> dict:
+    """Decide the landed records whose identifier does not resolve (ingestion/linkage.py) before dbt reads them.
+
+    Incremental (only landed files not examined yet) unless `full` or an input of the decisions changed."""
     from ingestion.contracts import load_contracts
     from ingestion.linkage import run_linkage
 
-    run = run_linkage(home.landing, load_contracts(), home.linkage)
-    return {"linkage_run": run.run_id, "unresolved_rows": run.rows, "keys": run.keys, "decisions": run.decisions}
+    run = run_linkage(home.landing, load_contracts(), home.linkage, full=full)
+    return {"linkage_run": run.run_id, "unresolved_rows": run.rows, "keys": run.keys, "decisions": run.decisions,
+            "incremental": run.incremental, "files_read": run.files_read, "keys_scored": run.keys_scored}
 
 
 @recorded
 def build(home: Home, as_of: date, engine: str = "duckdb", full_refresh: bool = False) -> dict:
     from creditwh.warehouse import build as dbt_build
 
-    linkage = link(home)
+    linkage = link(home, full=full_refresh)
 
     if engine == "spark":
         # Spark's tables live in its own warehouse directory and metastore; the build ends by writing the file

@@ -12,7 +12,10 @@ def register(add) -> None:
     nested = command_group(add, "linkage", "Entity linkage: match records whose USCC or registration number does "
                                            "not resolve to a registry entity, list the decisions, record a review.")
 
-    nested("run", cmd_run, "Decide every unresolved landed record now (the build does this first anyway).")
+    q = nested("run", cmd_run, "Decide every unresolved landed record now (the build does this first anyway); "
+                               "only newly landed files are read when nothing else changed.")
+    q.add_argument("--full", action="store_true",
+                   help="reread every landed file and score every key (as `build --full-refresh` does)")
     q = nested("list", cmd_list, "The current decisions, one line per distinct (code, name) sent.")
     q.add_argument("--decision", choices=("match", "unsure", "non_match"), help="only this decision")
     q.add_argument("--feed", help="only records of this feed")
@@ -30,14 +33,16 @@ def register(add) -> None:
 def cmd_run(args, home) -> int:
     from creditwh.stages import link
 
-    result = link(home)
+    result = link(home, full=args.full)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     d = result["decisions"]
     written = f"run {result['linkage_run']} written" if result["linkage_run"] else "unchanged since the last run"
+    how = ("incremental: " if result["incremental"] else "full run: ") + (
+        f"read {result['files_read']:,} landed files, scored {result['keys_scored']:,} keys")
     print(f"{result['unresolved_rows']:,} unresolved landed rows, {result['keys']:,} distinct (code, name) sent: "
-          f"{d['match']:,} match, {d['unsure']:,} unsure, {d['non_match']:,} non-match ({written}).")
+          f"{d['match']:,} match, {d['unsure']:,} unsure, {d['non_match']:,} non-match ({written}; {how}).")
     return 0
 
 
