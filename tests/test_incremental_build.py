@@ -27,7 +27,8 @@ from tests.fixtures import landing as fixture
 from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, SCHEMA_RUN_ID, write_feed
 
 SELECT = " ".join(f"+{model},resource_type:{kind}"
-                  for model in ("fct_credit_event", "fct_entity_credit_index", "fct_entity_credit_index_monthly")
+                  for model in ("fct_credit_event", "fct_entity_credit_index", "fct_entity_credit_index_monthly",
+                                "fct_licence")
                   for kind in ("model", "seed"))
 ALWAYS_COMPARED = ("fct_credit_event", "fct_entity_credit_index")
 

@@ -121,3 +121,28 @@ where not exists (
             and requests.methodology_version = built.methodology_version)
 {%- endif %}
 {%- endmacro %}
+
+
+{#-
+  The end of a model whose rows are cheap to compute and dear to write (a wide mart of millions of rows, none of
+  which ever leaves it): select from the CTE `computed`; in an incremental build, only its rows that are new or that
+  differ from the table's row of the same key (a hash of every column), which delete+insert then replaces. The
+  model computes everything on every build and writes only what changed (fct_licence: docs/warehouse.md).
+-#}
+{% macro changed_rows(unique_key) -%}
+{%- if is_incremental() %}
+{%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+{%- set computed_columns = [] %}
+{%- for column in columns %}{% do computed_columns.append('computed.' ~ column) %}{% endfor %}
+select computed.*
+from computed
+left join (
+    select {{ unique_key }} as _built_key, {{ row_hash(columns) }} as _built_hash from {{ this }}
+) as built
+    on built._built_key = computed.{{ unique_key }}
+where built._built_key is null
+    or built._built_hash <> {{ row_hash(computed_columns) }}
+{%- else %}
+select * from computed
+{%- endif %}
+{%- endmacro %}
