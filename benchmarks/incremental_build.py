@@ -13,7 +13,7 @@
    pages) send nothing that day.
 4. `creditwh build` (incremental) as of the next day, as the morning after would run it, in its own process (every
    as-of dependent model then moves a day, as in production), then prints both builds' figures and writes them into
-   docs/benchmarks.md between the `incremental-build` markers: the whole build (every node, tests and the as-of
+   docs/benchmarks.md between the `incremental-build-<scale>` markers: the whole build (every node, tests and the as-of
    dependent index included) and the incremental models' own node time, full against day.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from creditwh.bench import _run_child, landed_synthetic_city, machine, replace_marked_section  # noqa: E402
 from creditwh.settings import Home  # noqa: E402
 
-MARK = "incremental-build"
+MARK = "incremental-build-{scale}"   # one section per scale in docs/benchmarks.md
 # Records identified by a document number: a new one is a new record, the same number again a new version.
 DOCUMENT_NUMBER_KEYS = ("decision_no", "task_id", "sample_no", "report_no", "survey_no", "application_no",
                         "notice_no")
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     home.ensure()
     result = run(args.scale, args.seed, home, args.as_of)
     lines = table(result)
-    replace_marked_section(MARK, lines)
+    replace_marked_section(MARK.format(scale=args.scale), lines)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     print("\n".join(lines))
     return 0
