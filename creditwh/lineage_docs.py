@@ -50,10 +50,11 @@ def generate(home: Home, as_of: date | None = None) -> LineageSite:
         dbt_executable("duckdb"), "docs", "generate", "--static", "--target", "docs",
         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target), "--log-path", str(logs), "--no-use-colors",
-        # Rendering needs the build's vars; the as-of date changes no model's lineage or columns.
-        "--vars", json.dumps({"as_of_date": (as_of or date.today()).isoformat()}),
     ]
+    # Rendering needs the build's as-of date (passed as the build passes it, macros/as_of.sql); it changes no
+    # model's lineage or columns.
     env = {**os.environ, "CREDITWH_WAREHOUSE": str(home.warehouse), "CREDITWH_LANDING": str(home.landing),
+           "CREDITWH_AS_OF": (as_of or date.today()).isoformat(),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)

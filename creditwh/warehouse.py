@@ -187,7 +187,6 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(target_dir),
         "--log-path", str(log_dir),
-        "--vars", json.dumps({"as_of_date": as_of.isoformat()}),
         "--no-use-colors",
     ]
     spark_target = os.environ.get("CREDITWH_SPARK_TARGET") or "spark"
@@ -204,6 +203,9 @@ def build(landing_dir: Path, warehouse_path: Path, as_of: date | None = None,
         "CREDITWH_LANDING": str(landing_dir),
         **({"CREDITWH_SPARK_DIR": str(warehouse_path)} if engine == "spark" else
            {"CREDITWH_WAREHOUSE": str(warehouse_path)}),
+        # the as-of date as an environment variable, not --vars: dbt parses the whole project again whenever
+        # --vars change, which with a date that moves every day was every build (macros/as_of.sql)
+        "CREDITWH_AS_OF": as_of.isoformat(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }

@@ -143,7 +143,7 @@ def series_builds(builds, tmp_path_factory) -> dict:
     d = root / "d" / "warehouse.duckdb"
     build(landing, d, as_of=NEXT_MONTH_END, select=SELECT, full_refresh=True)
     return {"c": c, "d": d, "oldest": oldest, "kept": kept, "recomputed": recomputed, "newest": newest,
-            "true_score": true_score, "after_same_day": after}
+            "true_score": true_score, "after_same_day": after, "c_log": c.parent / "dbt" / "logs" / "dbt.log"}
 
 
 def difference(a: Path, b: Path, table: str) -> tuple[int, int]:
@@ -230,3 +230,13 @@ def test_a_month_later_the_series_gains_a_month_end_loses_its_oldest_and_equals_
     assert tampered == 0   # the kept row left with its month
     for table in (SERIES, "fct_entity_credit_index", "int_credit_index__entity_inputs"):
         assert difference(r["c"], r["d"], table) == (0, 0), table
+
+
+def test_a_new_as_of_date_does_not_make_dbt_parse_the_whole_project_again(series_builds):
+    """C was built as of AS_OF, then as of the next month-end: the date reaches dbt as CREDITWH_AS_OF, which
+    re-parses only what reads it (a changed --vars made every build parse everything)."""
+    log = series_builds["c_log"].read_text(encoding="utf-8")
+    assert log.count("Running with dbt=") == 2
+    # only the first build parses in full: it has no saved manifest yet
+    assert log.count("Unable to do partial parsing") == 1
+    assert "Unable to do partial parsing because saved manifest not found" in log

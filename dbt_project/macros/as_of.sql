@@ -1,15 +1,21 @@
 {#-
-  The as-of date of the credit index, a DATE literal. var('as_of_date') is a string 'YYYY-MM-DD' (a YAML date
-  is accepted too); unset, it is the UTC date the run started, so one run uses one date everywhere.
+  The as-of date of the credit index, a DATE literal: var('as_of_date') when given (a string 'YYYY-MM-DD'; a YAML
+  date is accepted too), else the environment variable CREDITWH_AS_OF (how creditwh.warehouse.build passes it:
+  a --vars value that changes every day would make dbt parse the whole project again on every build, where a
+  changed environment variable re-parses only what reads it), else the UTC date the run started, so one run uses
+  one date everywhere.
 -#}
 {% macro as_of_date() -%}
   {%- set raw = var('as_of_date', none) -%}
+  {%- if raw is none or (raw | string | trim) == '' -%}
+    {%- set raw = env_var('CREDITWH_AS_OF', '') -%}
+  {%- endif -%}
   {%- if raw is none or (raw | string | trim) == '' -%}
     {%- set raw = run_started_at.strftime('%Y-%m-%d') -%}
   {%- endif -%}
   {%- set text = raw | string | trim -%}
   {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
-    {{ exceptions.raise_compiler_error("var as_of_date must be a date 'YYYY-MM-DD', got " ~ (raw | string)) }}
+    {{ exceptions.raise_compiler_error("the as-of date (var as_of_date or CREDITWH_AS_OF) must be a date 'YYYY-MM-DD', got " ~ (raw | string)) }}
   {%- endif -%}
   cast('{{ text }}' as date)
 {%- endmacro %}
