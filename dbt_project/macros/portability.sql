@@ -64,7 +64,6 @@
 {%- endmacro %}
 
 
-
 {#- A 64-bit hash of a row's values, to notice that something changed (not an identifier: the two engines hash
     differently, so a column of it is engine-specific, creditwh/parity.py). Combine a set of rows with bit_xor. -#}
 {% macro row_hash(exprs) -%}
@@ -78,6 +77,7 @@
 {% macro spark__row_hash(exprs) -%}
   xxhash64({{ exprs | join(', ') }})
 {%- endmacro %}
+
 
 {# NULL-safe equality (NULL = NULL is true): joins on an optional class such as severity. #}
 {% macro null_safe_equal(left, right) -%}

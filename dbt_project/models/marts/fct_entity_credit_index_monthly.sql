@@ -50,14 +50,6 @@ month_requests as (
         and built_requests.methodology_version = requests.methodology_version
     where requests.is_month_end
 ),
-
-contributions as (
-{{ credit_contributions_sql('month_requests', changed_entities='changed_entities') }}
-),
-
-scores as (
-{{ credit_scores_sql('month_requests', 'contributions', explain=false, changed_entities='changed_entities') }}
-),
 {%- else %}
 
 month_requests as (
@@ -65,15 +57,16 @@ month_requests as (
     from {{ ref('int_credit_index__requests') }}
     where is_month_end
 ),
+{%- endif %}
+{%- set changed = 'changed_entities' if is_incremental() else none %}
 
 contributions as (
-{{ credit_contributions_sql('month_requests') }}
+{{ credit_contributions_sql('month_requests', changed_entities=changed) }}
 ),
 
 scores as (
-{{ credit_scores_sql('month_requests', 'contributions', explain=false) }}
+{{ credit_scores_sql('month_requests', 'contributions', explain=false, changed_entities=changed) }}
 ),
-{%- endif %}
 
 history as (
     select * from {{ ref('dim_entity_history') }}
