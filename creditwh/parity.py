@@ -26,7 +26,8 @@ from pathlib import Path
 # inputs fingerprints are each engine's own 64-bit hash (macro row_hash), used only to notice change within one.
 ENGINE_SPECIFIC_COLUMNS = {"meta_credit_index_query": ("sql_text",),
                            "int_credit_index__entity_inputs": ("inputs_fingerprint",),
-                           "fct_entity_credit_index_monthly": ("_inputs_fingerprint",)}
+                           "fct_entity_credit_index_monthly": ("_inputs_fingerprint",),
+                           "fct_credit_event": ("_inputs_hash",)}
 # |a - b| <= DOUBLE_RELATIVE_TOLERANCE * max(1, |a|, |b|): about 2^20 ulps, far below any rounding the models do.
 DOUBLE_RELATIVE_TOLERANCE = 1e-9
 _INTEGER = re.compile(r"^(U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|INT\d*)$")

@@ -132,8 +132,6 @@ where not exists (
 {% macro changed_rows(unique_key) -%}
 {%- if is_incremental() %}
 {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-{%- set computed_columns = [] %}
-{%- for column in columns %}{% do computed_columns.append('computed.' ~ column) %}{% endfor %}
 select computed.*
 from computed
 left join (
@@ -141,8 +139,25 @@ left join (
 ) as built
     on built._built_key = computed.{{ unique_key }}
 where built._built_key is null
-    or built._built_hash <> {{ row_hash(computed_columns) }}
+    or built._built_hash <> {{ row_hash(prefixed('computed', columns)) }}
 {%- else %}
 select * from computed
 {%- endif %}
+{%- endmacro %}
+
+
+{#- Post-hook of the incremental event ledger (fct_credit_event): delete the events that are gone, which the model
+    wrote back with a NULL _inputs_hash (every other row has one). Nothing to do on a full build. -#}
+{% macro prune_vanished_events() -%}
+{%- if is_incremental() %}
+delete from {{ this }} where _inputs_hash is null
+{%- endif %}
+{%- endmacro %}
+
+
+{#- ['alias.a', 'alias.b', ...] for the columns ['a', 'b', ...] -#}
+{% macro prefixed(alias, columns) -%}
+{%- set out = [] %}
+{%- for column in columns %}{% do out.append(alias ~ '.' ~ column) %}{% endfor %}
+{{- return(out) }}
 {%- endmacro %}

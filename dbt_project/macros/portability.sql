@@ -78,6 +78,19 @@
   xxhash64({{ exprs | join(', ') }})
 {%- endmacro %}
 
+{#- The type row_hash returns, for a typed NULL of it. -#}
+{% macro row_hash_type() -%}
+  {{ return(adapter.dispatch('row_hash_type', 'credit_warehouse')()) }}
+{%- endmacro %}
+
+{% macro duckdb__row_hash_type() -%}
+  ubigint
+{%- endmacro %}
+
+{% macro spark__row_hash_type() -%}
+  bigint
+{%- endmacro %}
+
 
 {# NULL-safe equality (NULL = NULL is true): joins on an optional class such as severity. #}
 {% macro null_safe_equal(left, right) -%}

@@ -9,11 +9,72 @@
 --   fixed_months      in_force_months from the event date: inspection results, special-equipment inspections
 --                     and food sampling results 12, a blasting licence's revocation 36
 --   point_in_time     removals: an empty window (they end a listing and carry no state of their own)
+--
+-- Incremental on DuckDB (a table on Spark: history_materialization). Writing 9.2 M events costs far more than
+-- computing them, and a day changes a few thousand. Each row keeps `_inputs_hash`, a hash of its row of
+-- int_credit_events__unioned and of the whole event_taxonomy; a build hashes the view again and recomputes only the
+-- `match_key` groups (what ties a listing to its removal and a grade to the next: the only events an event's
+-- window depends on) holding an event that is new, changed or gone, before or after. A vanished event is written
+-- back with a NULL hash, which the post-hook deletes. Equal, row for row, to a full build
+-- (tests/test_incremental_build.py). A change of this SQL or of the view's needs `creditwh build --full-refresh`.
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='event_id', on_schema_change='fail',
+          post_hook="{{ prune_vanished_events() }}") }}
+{%- set unioned_columns = adapter.get_columns_in_relation(ref('int_credit_events__unioned'))
+                          | map(attribute='name') | list if execute else [] %}
+{%- set taxonomy_columns = adapter.get_columns_in_relation(ref('event_taxonomy'))
+                           | map(attribute='name') | list if execute else [] %}
 with
 
-events as (
-    select * from {{ ref('int_credit_events__unioned') }}
+taxonomy_fingerprint as (
+    select bit_xor({{ row_hash(taxonomy_columns) }}) as fingerprint from {{ ref('event_taxonomy') }}
 ),
+
+unioned as (
+    select
+        unioned.*,
+        coalesce(unioned.match_key, '') as window_group,
+        {{ row_hash(prefixed('unioned', unioned_columns) + ['taxonomy_fingerprint.fingerprint']) }} as _inputs_hash
+    from {{ ref('int_credit_events__unioned') }} as unioned
+    cross join taxonomy_fingerprint
+),
+{%- if is_incremental() %}
+
+built as (
+    select event_id, coalesce(match_key, '') as window_group, _inputs_hash from {{ this }}
+),
+
+-- events new, changed or gone since the last build; a group's windows are recomputed from all of its events
+changes as (
+    select
+        coalesce(unioned.event_id, built.event_id) as event_id,
+        unioned.event_id is null as vanished,
+        unioned.window_group as window_group_now,
+        built.window_group as window_group_built
+    from unioned
+    full outer join built
+        on built.event_id = unioned.event_id
+    where unioned.event_id is null
+        or built.event_id is null
+        or unioned._inputs_hash <> built._inputs_hash
+),
+
+changed_groups as (
+    select window_group_now as window_group from changes where window_group_now is not null
+    union
+    select window_group_built from changes where window_group_built is not null
+),
+
+events as (
+    select * from unioned
+    where window_group in (select window_group from changed_groups)
+),
+{%- else %}
+
+events as (
+    select * from unioned
+),
+{%- endif %}
 
 taxonomy as (
     select * from {{ ref('event_taxonomy') }}
@@ -104,5 +165,20 @@ select
     _run_id as source_run_id,
     _file_name as source_file_name,
     _file_sha256 as source_file_sha256,
-    _source_row as source_row
+    _source_row as source_row,
+    ---------- what the row was computed from
+    match_key,
+    _inputs_hash
 from windowed
+{%- if is_incremental() %}
+union all
+-- vanished events, with the NULL hash that makes the post-hook delete them
+select
+    built.event_id, built.event_type, built.entity_uscc, built.entity_known, built.subject_uscc, built.subject_name,
+    built.event_date, built.polarity, built.severity, built.domain, built.department, built.description,
+    built.in_force_rule, built.in_force_from, built.in_force_until, built.source_feed, built.source_run_id,
+    built.source_file_name, built.source_file_sha256, built.source_row, built.match_key,
+    cast(null as {{ row_hash_type() }}) as _inputs_hash
+from {{ this }} as built
+where built.event_id in (select event_id from changes where vanished)
+{%- endif %}
