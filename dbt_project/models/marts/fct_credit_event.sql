@@ -14,8 +14,8 @@
 -- computing them, and a day changes a few thousand. Each row keeps `_inputs_hash`, a hash of its row of
 -- int_credit_events__unioned and of the whole event_taxonomy; a build hashes the view again and recomputes only the
 -- `match_key` groups (what ties a listing to its removal and a grade to the next: the only events an event's
--- window depends on) holding an event that is new, changed or gone, before or after. A vanished event is written
--- back with a NULL hash, which the post-hook deletes. Equal, row for row, to a full build
+-- window depends on) whose events' hashes changed: an event new, changed, moved or gone. A vanished event is
+-- written back with a NULL hash, which the post-hook deletes. Equal, row for row, to a full build
 -- (tests/test_incremental_build.py). A change of this SQL or of the view's needs `creditwh build --full-refresh`.
 {{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
           unique_key='event_id', on_schema_change='fail',
@@ -40,29 +40,27 @@ unioned as (
 ),
 {%- if is_incremental() %}
 
-built as (
-    select event_id, coalesce(match_key, '') as window_group, _inputs_hash from {{ this }}
+-- a group changed when the hash of its events' inputs did (combined with bit_xor, so order does not matter): an
+-- event new, changed, moved to another group or gone. Comparing 9.2 M events one by one cost 11 s at province;
+-- comparing their groups costs a fraction of it.
+now_groups as (
+    select window_group, bit_xor(_inputs_hash) as group_hash from unioned group by window_group
 ),
 
--- events new, changed or gone since the last build; a group's windows are recomputed from all of its events
-changes as (
-    select
-        coalesce(unioned.event_id, built.event_id) as event_id,
-        unioned.event_id is null as vanished,
-        unioned.window_group as window_group_now,
-        built.window_group as window_group_built
-    from unioned
-    full outer join built
-        on built.event_id = unioned.event_id
-    where unioned.event_id is null
-        or built.event_id is null
-        or unioned._inputs_hash <> built._inputs_hash
+built_groups as (
+    select coalesce(match_key, '') as window_group, bit_xor(_inputs_hash) as group_hash
+    from {{ this }}
+    group by coalesce(match_key, '')
 ),
 
 changed_groups as (
-    select window_group_now as window_group from changes where window_group_now is not null
-    union
-    select window_group_built from changes where window_group_built is not null
+    select coalesce(now_groups.window_group, built_groups.window_group) as window_group
+    from now_groups
+    full outer join built_groups
+        on built_groups.window_group = now_groups.window_group
+    where now_groups.window_group is null
+        or built_groups.window_group is null
+        or now_groups.group_hash <> built_groups.group_hash
 ),
 
 events as (
@@ -180,5 +178,6 @@ select
     built.source_file_name, built.source_file_sha256, built.source_row, built.match_key,
     cast(null as {{ row_hash_type() }}) as _inputs_hash
 from {{ this }} as built
-where built.event_id in (select event_id from changes where vanished)
+where coalesce(built.match_key, '') in (select window_group from changed_groups)
+    and built.event_id not in (select event_id from events)
 {%- endif %}
