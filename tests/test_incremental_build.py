@@ -28,7 +28,7 @@ from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, SCHEMA_RUN_ID, write_fee
 
 SELECT = " ".join(f"+{model},resource_type:{kind}"
                   for model in ("fct_credit_event", "fct_entity_credit_index", "fct_entity_credit_index_monthly",
-                                "fct_licence")
+                                "fct_licence", "fct_penalty")
                   for kind in ("model", "seed"))
 ALWAYS_COMPARED = ("fct_credit_event", "fct_entity_credit_index")
 

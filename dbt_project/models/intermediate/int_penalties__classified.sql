@@ -7,6 +7,10 @@
 --   the record is no longer shown; a warning-only penalty has 0 months, so an empty window);
 --   a valid granted credit repair (int_credit_repair__decisions) ends publicity on its decision date when that
 --   comes first: publicity_end_by_rule keeps the rule's end, repair_granted_on the grant (docs/credit-repair.md).
+-- Incremental on DuckDB like fct_licence: every build classifies every penalty and writes only the new and changed
+-- rows (macro changed_rows); a penalty never leaves (resolved records are never deleted).
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='penalty_id', on_schema_change='fail') }}
 with
 
 penalties as (
@@ -140,17 +144,21 @@ with_rule_end as (
     from with_publicity
     left join repair_grants
         on repair_grants.penalty_id = with_publicity.penalty_id
+),
+
+computed as (
+    select
+        with_rule_end.*,
+        decision_date as publicity_start,
+        case
+            when repair_granted_on is not null and repair_granted_on < publicity_end_by_rule
+                then greatest(repair_granted_on, decision_date)
+            else publicity_end_by_rule
+        end as publicity_end,
+        case
+            when repair_after_months is not null then {{ add_months('decision_date', 'repair_after_months') }}
+        end as repair_eligible_from
+    from with_rule_end
 )
 
-select
-    with_rule_end.*,
-    decision_date as publicity_start,
-    case
-        when repair_granted_on is not null and repair_granted_on < publicity_end_by_rule
-            then greatest(repair_granted_on, decision_date)
-        else publicity_end_by_rule
-    end as publicity_end,
-    case
-        when repair_after_months is not null then {{ add_months('decision_date', 'repair_after_months') }}
-    end as repair_eligible_from
-from with_rule_end
+{{ changed_rows('penalty_id') }}
