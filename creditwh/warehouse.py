@@ -307,8 +307,9 @@ def _failure_message(result: BuildResult, output: str) -> str:
         if dbt_lines:
             parts.append("dbt said:\n  " + "\n  ".join(dbt_lines))
     said = output + "".join(n.message or "" for n in failed)
-    # on_schema_change='fail', or a build file from before the models became incremental (no _record_key yet)
-    if "out of sync" in said or "_record_key" in said:
+    # on_schema_change='fail', or a build file from before the models became incremental (no _record_key, or no
+    # _inputs_hash in the event ledger, yet)
+    if "out of sync" in said or "_record_key" in said or "_inputs_hash" in said:
         parts.append("An incremental model's columns changed (a feed contract, the model's SQL, or a build file older "
                      "than incremental builds): rebuild from every landed row with `creditwh build --full-refresh` "
                      "(docs/warehouse.md, Incremental builds).")

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from creditwh.warehouse import build, open_read_only
+from creditwh.warehouse import WarehouseBuildError, build, open_read_only
 from tests.fixtures import landing as fixture
 from tests.fixtures.landing import AS_OF, RUN_1, RUN_2, SCHEMA_RUN_ID, write_feed
 
@@ -188,6 +188,19 @@ def test_the_ledger_deletes_an_event_that_is_gone(ledger_builds):
     assert "gone" not in ledger_builds["after"]
     with open_read_only(ledger_builds["e"]) as con:
         assert con.execute(f"select count(*) from {LEDGER} where _inputs_hash is null").fetchone()[0] == 0
+
+
+def test_a_ledger_built_before_it_was_incremental_asks_for_a_full_refresh(builds, tmp_path):
+    """A build file from before this version (the ledger as a table without its _inputs_hash) fails with the
+    remedy, not with a bare binder error."""
+    old = tmp_path / "old" / "warehouse.duckdb"
+    old.parent.mkdir()
+    old.write_bytes(builds["a"].read_bytes())
+    with duckdb.connect(str(old)) as con:
+        con.execute(f"alter table {LEDGER} drop column _inputs_hash")
+    with pytest.raises(WarehouseBuildError) as failed:
+        build(builds["a"].parent.parent / "landing", old, as_of=AS_OF, select=SELECT)
+    assert "creditwh build --full-refresh" in str(failed.value)
 
 
 def difference(a: Path, b: Path, table: str) -> tuple[int, int]:
