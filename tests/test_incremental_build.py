@@ -169,11 +169,17 @@ def ledger_builds(builds, tmp_path_factory) -> dict:
         con.execute(f"update {LEDGER} set description = 'tampered', _inputs_hash = 0 where event_id = ?", [changed])
         con.execute(f"insert into {LEDGER} select * replace ('gone' as event_id, 'gone-key' as match_key) "
                     f"from {LEDGER} where event_id = ?", [untouched])
+        # a version no landed registry row gives (as when a same-day run withdraws one): its entity is rewritten
+        history_entity = con.execute("select min(uscc) from dim_entity_history").fetchone()[0]
+        con.execute("insert into dim_entity_history select * replace (date '1999-01-01' as valid_from) "
+                    "from dim_entity_history where uscc = ? and is_current", [history_entity])
     build(landing, e, as_of=AS_OF, select=SELECT)
     with open_read_only(e) as con:
         after = dict(con.execute(f"select event_id, description from {LEDGER} where event_id in (?, ?, ?, 'gone')",
                                  [untouched, changed, sibling]).fetchall())
-    return {"e": e, "after": after, "untouched": untouched, "changed": changed, "sibling": sibling,
+        bogus_versions = con.execute("select count(*) from dim_entity_history where valid_from = date '1999-01-01'"
+                                     ).fetchone()[0]
+    return {"e": e, "after": after, "bogus_versions": bogus_versions, "untouched": untouched, "changed": changed, "sibling": sibling,
             "true_rows": true_rows}
 
 
@@ -188,6 +194,10 @@ def test_the_ledger_deletes_an_event_that_is_gone(ledger_builds):
     assert "gone" not in ledger_builds["after"]
     with open_read_only(ledger_builds["e"]) as con:
         assert con.execute(f"select count(*) from {LEDGER} where _inputs_hash is null").fetchone()[0] == 0
+
+
+def test_an_entity_history_version_no_longer_derived_goes_with_its_entity(ledger_builds):
+    assert ledger_builds["bogus_versions"] == 0
 
 
 def test_a_ledger_built_before_it_was_incremental_asks_for_a_full_refresh(builds, tmp_path):

@@ -146,6 +146,40 @@ select * from computed
 {%- endmacro %}
 
 
+{#-
+  changed_rows for a model whose rows form groups that are replaced whole (dim_entity_history: an entity's versions):
+  every build computes every row in the CTE `computed`; an incremental build selects only the rows of groups whose
+  combined hash (bit_xor of a hash of every column of each row) differs from the table's, and delete+insert with
+  unique_key = the group key replaces those groups whole, so a row that left a group goes with it. A group itself
+  must never leave the model (nothing would delete it): true of entities, whose registry rows are never deleted.
+-#}
+{% macro changed_groups(group_key) -%}
+{%- if is_incremental() %}
+{%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+select computed.*
+from computed
+where computed.{{ group_key }} in (
+    select now_groups.group_key
+    from (
+        select {{ group_key }} as group_key, bit_xor({{ row_hash(prefixed('computed', columns)) }}) as group_hash
+        from computed
+        group by {{ group_key }}
+    ) as now_groups
+    left join (
+        select {{ group_key }} as group_key, bit_xor({{ row_hash(columns) }}) as group_hash
+        from {{ this }}
+        group by {{ group_key }}
+    ) as built_groups
+        on built_groups.group_key = now_groups.group_key
+    where built_groups.group_key is null
+        or built_groups.group_hash <> now_groups.group_hash
+)
+{%- else %}
+select * from computed
+{%- endif %}
+{%- endmacro %}
+
+
 {#- Post-hook of the incremental event ledger (fct_credit_event): delete the events that are gone, which the model
     wrote back with a NULL _inputs_hash (every other row has one). Nothing to do on a full build. -#}
 {% macro prune_vanished_events() -%}

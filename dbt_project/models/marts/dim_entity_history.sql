@@ -7,6 +7,11 @@
 --   valid_to    exclusive; NULL = the current version
 -- Nothing reads the clock: the same landing gives the same history, whenever it is built. An entity missing from
 -- a later run keeps its last version (feeds may be incremental), as in dim_entity.
+-- Incremental on DuckDB: computed in full (1.5 s at province), and only the entities whose versions changed are
+-- written, each entity's versions replaced whole (macro changed_groups: a same-day run can withdraw a version);
+-- writing all 1 M versions cost 6-15 s on every build.
+{{ config(materialized=history_materialization(), incremental_strategy=history_incremental_strategy(),
+          unique_key='uscc', on_schema_change='fail') }}
 {%- set tracked = ['registration_no', 'entity_name', 'entity_type', 'legal_rep_name', 'registered_capital_wan',
                    'established_date', 'status', 'industry_code', 'division_code', 'address', 'park'] %}
 with
@@ -61,34 +66,38 @@ dated as (
         end as valid_from,
         lead(run_date) over (partition by uscc order by run_date) as valid_to
     from versions
+),
+
+computed as (
+    select
+        ---------- key and validity
+        uscc,
+        valid_from,
+        valid_to,
+        valid_to is null as is_current,
+        run_date as recorded_on,
+        ---------- the attributes of dim_entity
+        registration_no,
+        uscc_check_ok,
+        entity_name,
+        entity_type,
+        legal_rep_name,
+        industry_code,
+        division_code,
+        address,
+        park,
+        registered_capital_wan,
+        established_date,
+        status as registration_status,
+        status = 'active' as is_active,
+        attributes_hash,
+        ---------- lineage of the registry row that first showed this version
+        _run_id,
+        _file_name,
+        _file_sha256,
+        _source_row,
+        _loaded_at
+    from dated
 )
 
-select
-    ---------- key and validity
-    uscc,
-    valid_from,
-    valid_to,
-    valid_to is null as is_current,
-    run_date as recorded_on,
-    ---------- the attributes of dim_entity
-    registration_no,
-    uscc_check_ok,
-    entity_name,
-    entity_type,
-    legal_rep_name,
-    industry_code,
-    division_code,
-    address,
-    park,
-    registered_capital_wan,
-    established_date,
-    status as registration_status,
-    status = 'active' as is_active,
-    attributes_hash,
-    ---------- lineage of the registry row that first showed this version
-    _run_id,
-    _file_name,
-    _file_sha256,
-    _source_row,
-    _loaded_at
-from dated
+{{ changed_groups('uscc') }}
