@@ -5,9 +5,10 @@
 --   in force; red list: an A tax grade in force
 --   in the month (month_start(month_end) .. month_end): penalty decisions, heavier ones, removals from a list
 --   (credit repair and list exits)
-with
-
-monthly as (
+{#- Each part below reads the table for itself rather than through one CTE: DuckDB materialises a CTE that several
+    parts read (20M entity-months), where a part that scans the table keeps only its own columns. -#}
+{%- set monthly -%}
+(
     select
         entity_uscc,
         month_end,
@@ -16,10 +17,12 @@ monthly as (
         risk_class
     from {{ ref('fct_entity_credit_index_monthly') }}
     where division_code is not null
-),
+)
+{%- endset %}
+with
 
 month_ends as (
-    select distinct month_end from monthly
+    select distinct month_end from {{ monthly }} as monthly
 ),
 
 events as (
@@ -34,8 +37,8 @@ events as (
 ),
 
 -- an event meets a month-end either by being in force on it (listings, grades) or by falling in its month
--- (decisions, removals): two range joins of the few relevant events with the ~24 month-ends, not a join of every
--- entity-month with every event
+-- (decisions, removals): two joins of the few relevant events with the ~24 month-ends, not a join of every
+-- entity-month with every event; the second on the month itself, so each event meets only its own month-end
 in_force as (
     select
         events.entity_uscc,
@@ -71,8 +74,8 @@ in_month as (
             then 1 else 0 end as list_removals_in_month
     from events
     inner join month_ends
-        on events.event_date <= month_ends.month_end
-        and events.event_date >= {{ month_start('month_ends.month_end') }}
+        on {{ month_start('events.event_date') }} = {{ month_start('month_ends.month_end') }}
+        and events.event_date <= month_ends.month_end
     where events.event_type in ('penalty', 'abnormal_list_removal', 'serious_dishonest_removal',
                                 'serious_dishonest_early_removal', 'dishonest_debtor_removal')
 ),
@@ -96,42 +99,55 @@ entity_month_flags as (
     group by entity_uscc, month_end
 ),
 
-joined as (
+-- The flags reach the cities through the ~4M entity-months that have any (an inner join), and the entities are
+-- counted on their own: not every one of the 20M entity-months carried through a left join to be summed.
+city_flags as (
     select
-        monthly.*,
-        coalesce(flags.on_serious_dishonest_list, 0) as on_serious_dishonest_list,
-        coalesce(flags.on_abnormal_list, 0) as on_abnormal_list,
-        coalesce(flags.on_dishonest_debtor_list, 0) as on_dishonest_debtor_list,
-        case when coalesce(flags.on_serious_dishonest_list, 0) + coalesce(flags.on_abnormal_list, 0)
-                  + coalesce(flags.on_dishonest_debtor_list, 0) > 0 then 1 else 0 end as on_any_list,
-        coalesce(flags.on_red_list, 0) as on_red_list,
-        coalesce(flags.penalties_in_month, 0) as penalties_in_month,
-        coalesce(flags.serious_penalties_in_month, 0) as serious_penalties_in_month,
-        coalesce(flags.list_removals_in_month, 0) as list_removals_in_month
-    from monthly
-    left join entity_month_flags as flags
-        on flags.entity_uscc = monthly.entity_uscc
-        and flags.month_end = monthly.month_end
+        monthly.city_code,
+        monthly.month_end,
+        sum(flags.on_serious_dishonest_list) as serious_dishonest_listed,
+        sum(flags.on_abnormal_list) as abnormal_listed,
+        sum(flags.on_dishonest_debtor_list) as dishonest_debtor_listed,
+        sum(case when flags.on_serious_dishonest_list + flags.on_abnormal_list + flags.on_dishonest_debtor_list > 0
+                 then 1 else 0 end) as entities_on_a_list,
+        sum(flags.on_red_list) as red_list_entities,
+        sum(flags.penalties_in_month) as penalties_in_month,
+        sum(flags.serious_penalties_in_month) as serious_penalties_in_month,
+        sum(flags.list_removals_in_month) as list_removals_in_month
+    from entity_month_flags as flags
+    inner join {{ monthly }} as monthly
+        on monthly.entity_uscc = flags.entity_uscc
+        and monthly.month_end = flags.month_end
+    group by monthly.city_code, monthly.month_end
 ),
 
-city as (
+city_entities as (
     select
         city_code,
         month_end,
         count(*) as active_entities,
         sum(case when risk_class = 'A' then 1 else 0 end) as class_a,
         sum(case when risk_class = 'D' then 1 else 0 end) as class_d,
-        avg(score) as mean_score,
-        sum(on_serious_dishonest_list) as serious_dishonest_listed,
-        sum(on_abnormal_list) as abnormal_listed,
-        sum(on_dishonest_debtor_list) as dishonest_debtor_listed,
-        sum(on_any_list) as entities_on_a_list,
-        sum(on_red_list) as red_list_entities,
-        sum(penalties_in_month) as penalties_in_month,
-        sum(serious_penalties_in_month) as serious_penalties_in_month,
-        sum(list_removals_in_month) as list_removals_in_month
-    from joined
+        avg(score) as mean_score
+    from {{ monthly }} as monthly
     group by city_code, month_end
+),
+
+city as (
+    select
+        city_entities.*,
+        coalesce(city_flags.serious_dishonest_listed, 0) as serious_dishonest_listed,
+        coalesce(city_flags.abnormal_listed, 0) as abnormal_listed,
+        coalesce(city_flags.dishonest_debtor_listed, 0) as dishonest_debtor_listed,
+        coalesce(city_flags.entities_on_a_list, 0) as entities_on_a_list,
+        coalesce(city_flags.red_list_entities, 0) as red_list_entities,
+        coalesce(city_flags.penalties_in_month, 0) as penalties_in_month,
+        coalesce(city_flags.serious_penalties_in_month, 0) as serious_penalties_in_month,
+        coalesce(city_flags.list_removals_in_month, 0) as list_removals_in_month
+    from city_entities
+    left join city_flags
+        on city_flags.city_code = city_entities.city_code
+        and city_flags.month_end = city_entities.month_end
 )
 
 select

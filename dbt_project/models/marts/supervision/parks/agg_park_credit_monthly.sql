@@ -3,9 +3,10 @@
 -- registry attributes of that month-end), their credit index (fct_entity_credit_index_monthly: active entities
 -- only), the credit events of the members in force on the month-end (negative, positive) and dated in the month,
 -- and how many entities the registry's park column puts in the park (the reconciliation over time).
-with
-
-monthly as (
+{#- Each part below reads the table for itself rather than through one CTE: DuckDB materialises a CTE that several
+    parts read (20M entity-months), where a part that scans the table keeps only its own columns. -#}
+{%- set monthly -%}
+(
     select
         entity_uscc,
         month_end,
@@ -16,32 +17,33 @@ monthly as (
         industry_code,
         park as registry_park
     from {{ ref('fct_entity_credit_index_monthly') }}
-),
+)
+{%- endset %}
+with
 
 month_ends as (
-    select distinct month_end, methodology_version from monthly
+    select distinct month_end, methodology_version from {{ monthly }} as monthly
 ),
 
+-- score and risk class ride along with the membership (one index row per entity and month-end), so the members
+-- need no join back to the 20M entity-months
 members as (
-{{ credit_park_members_sql('monthly', 'month_end') }}
+{{ credit_park_members_sql(monthly, 'month_end', carried=['score', 'risk_class']) }}
 ),
 
 declared as (
-{{ registry_declared_parks_sql('monthly', 'month_end') }}
+{{ registry_declared_parks_sql(monthly, 'month_end') }}
 ),
 
 member_index as (
     select
         members.park_id,
         members.month_end,
-        monthly.entity_uscc,
-        monthly.score,
-        monthly.risk_class,
+        members.entity_uscc,
+        members.score,
+        members.risk_class,
         case when declared.park_id = members.park_id then 1 else 0 end as registry_agrees
     from members
-    inner join monthly
-        on monthly.entity_uscc = members.entity_uscc
-        and monthly.month_end = members.month_end
     left join declared
         on declared.entity_uscc = members.entity_uscc
         and declared.month_end = members.month_end
@@ -54,28 +56,41 @@ events as (
         and entity_uscc in (select entity_uscc from members)
 ),
 
--- per member and month-end: events in force on it (as agg_city_credit_indicators_monthly, a range join of the
--- members' events with the ~24 month-ends) and events dated in its month
-member_events as (
+-- The members' events counted straight into their park and month-end: per entity-month first would group ~12M
+-- event x month-end rows by entity (~3M groups) and join them back. Two joins, because they narrow differently:
+-- in force on the month-end only for a negative or positive event (a range on the member's own events); dated in
+-- the month as an equality on the month, so each member row meets only that month's events.
+in_force_events as (
     select
-        events.entity_uscc,
-        month_ends.month_end,
-        sum(case when events.polarity = 'negative' and events.event_date <= month_ends.month_end
-                      and {{ in_force_on('month_ends.month_end', 'events.in_force_from', 'events.in_force_until') }}
-                 then 1 else 0 end) as negative_events,
-        sum(case when events.polarity = 'positive' and events.event_date <= month_ends.month_end
-                      and {{ in_force_on('month_ends.month_end', 'events.in_force_from', 'events.in_force_until') }}
-                 then 1 else 0 end) as positive_events,
-        sum(case when events.event_date >= {{ month_start('month_ends.month_end') }}
-                      and events.event_date <= month_ends.month_end then 1 else 0 end) as new_events,
-        sum(case when events.polarity = 'negative' and events.event_date >= {{ month_start('month_ends.month_end') }}
-                      and events.event_date <= month_ends.month_end then 1 else 0 end) as new_negative_events
-    from events
+        member_index.park_id,
+        member_index.month_end,
+        sum(case when events.polarity = 'negative' then 1 else 0 end) as negative_events,
+        sum(case when events.polarity = 'positive' then 1 else 0 end) as positive_events
+    from member_index
     inner join month_ends
-        on events.event_date <= month_ends.month_end
-        and (events.in_force_until is null or events.in_force_until > {{ month_start('month_ends.month_end') }}
-             or events.event_date >= {{ month_start('month_ends.month_end') }})
-    group by events.entity_uscc, month_ends.month_end
+        on month_ends.month_end = member_index.month_end
+    inner join events
+        on events.entity_uscc = member_index.entity_uscc
+        and events.polarity in ('negative', 'positive')
+        and events.event_date <= month_ends.month_end
+        and {{ in_force_on('month_ends.month_end', 'events.in_force_from', 'events.in_force_until') }}
+    group by member_index.park_id, member_index.month_end
+),
+
+new_events as (
+    select
+        member_index.park_id,
+        member_index.month_end,
+        count(*) as new_events,
+        sum(case when events.polarity = 'negative' then 1 else 0 end) as new_negative_events
+    from member_index
+    inner join month_ends
+        on month_ends.month_end = member_index.month_end
+    inner join events
+        on events.entity_uscc = member_index.entity_uscc
+        and {{ month_start('events.event_date') }} = {{ month_start('month_ends.month_end') }}
+        and events.event_date <= month_ends.month_end
+    group by member_index.park_id, member_index.month_end
 ),
 
 park_counts as (
@@ -89,15 +104,8 @@ park_counts as (
         sum(case when member_index.risk_class = 'D' then 1 else 0 end) as class_d,
         avg(member_index.score) as mean_score,
         median(member_index.score) as median_score,
-        sum(member_index.registry_agrees) as registry_agreeing_entities,
-        sum(coalesce(member_events.negative_events, 0)) as negative_events,
-        sum(coalesce(member_events.positive_events, 0)) as positive_events,
-        sum(coalesce(member_events.new_events, 0)) as new_events,
-        sum(coalesce(member_events.new_negative_events, 0)) as new_negative_events
+        sum(member_index.registry_agrees) as registry_agreeing_entities
     from member_index
-    left join member_events
-        on member_events.entity_uscc = member_index.entity_uscc
-        and member_events.month_end = member_index.month_end
     group by member_index.park_id, member_index.month_end
 ),
 
@@ -129,16 +137,22 @@ select
         then cast(park_counts.class_c + park_counts.class_d as double) / park_counts.entities end as share_c_or_d,
     cast(park_counts.mean_score as double) as mean_score,
     cast(park_counts.median_score as double) as median_score,
-    cast(coalesce(park_counts.negative_events, 0) as bigint) as negative_events,
-    cast(coalesce(park_counts.positive_events, 0) as bigint) as positive_events,
-    cast(coalesce(park_counts.new_events, 0) as bigint) as new_events,
-    cast(coalesce(park_counts.new_negative_events, 0) as bigint) as new_negative_events,
+    cast(coalesce(in_force_events.negative_events, 0) as bigint) as negative_events,
+    cast(coalesce(in_force_events.positive_events, 0) as bigint) as positive_events,
+    cast(coalesce(new_events.new_events, 0) as bigint) as new_events,
+    cast(coalesce(new_events.new_negative_events, 0) as bigint) as new_negative_events,
     cast(coalesce(declared_counts.registry_declared_entities, 0) as bigint) as registry_declared_entities,
     cast(coalesce(park_counts.registry_agreeing_entities, 0) as bigint) as registry_agreeing_entities
 from park_months
 left join park_counts
     on park_counts.park_id = park_months.park_id
     and park_counts.month_end = park_months.month_end
+left join in_force_events
+    on in_force_events.park_id = park_months.park_id
+    and in_force_events.month_end = park_months.month_end
+left join new_events
+    on new_events.park_id = park_months.park_id
+    and new_events.month_end = park_months.month_end
 left join declared_counts
     on declared_counts.park_id = park_months.park_id
     and declared_counts.month_end = park_months.month_end
