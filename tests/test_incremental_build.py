@@ -112,6 +112,14 @@ def builds(tmp_path_factory) -> dict:
             "third": third, "full": full, "before_third": before_third, "after_run_1": after_run_1}
 
 
+def copy_of(warehouse: Path, folder: Path) -> Path:
+    """A copy of a built warehouse file in a folder of its own (its dbt target and logs go beside it)."""
+    folder.mkdir(parents=True)
+    copy = folder / warehouse.name
+    copy.write_bytes(warehouse.read_bytes())
+    return copy
+
+
 SERIES = "fct_entity_credit_index_monthly"
 NEXT_MONTH_END = date(2026, 7, 31)
 
@@ -122,9 +130,7 @@ def series_builds(builds, tmp_path_factory) -> dict:
     month-end; D, a full build as of that month-end."""
     root = tmp_path_factory.mktemp("series")
     landing = builds["a"].parent.parent / "landing"
-    c = root / "c" / "warehouse.duckdb"
-    c.parent.mkdir()
-    c.write_bytes(builds["a"].read_bytes())
+    c = copy_of(builds["a"], root / "c")
     with duckdb.connect(str(c)) as con:
         oldest, newest = con.execute(f"select min(month_end), max(month_end) from {SERIES}").fetchone()
         kept, recomputed = [r[0] for r in con.execute(
@@ -155,9 +161,7 @@ def ledger_builds(builds, tmp_path_factory) -> dict:
     match_key group, a group with an event whose inputs hash says it changed, and an event that no longer exists."""
     root = tmp_path_factory.mktemp("ledger")
     landing = builds["a"].parent.parent / "landing"
-    e = root / "e" / "warehouse.duckdb"
-    e.parent.mkdir()
-    e.write_bytes(builds["a"].read_bytes())
+    e = copy_of(builds["a"], root / "e")
     with duckdb.connect(str(e)) as con:
         true_rows = dict(con.execute(f"select event_id, description from {LEDGER}").fetchall())
         changed_key, changed, sibling = con.execute(
@@ -203,9 +207,7 @@ def test_an_entity_history_version_no_longer_derived_goes_with_its_entity(ledger
 def test_a_ledger_built_before_it_was_incremental_asks_for_a_full_refresh(builds, tmp_path):
     """A build file from before this version (the ledger as a table without its _inputs_hash) fails with the
     remedy, not with a bare binder error."""
-    old = tmp_path / "old" / "warehouse.duckdb"
-    old.parent.mkdir()
-    old.write_bytes(builds["a"].read_bytes())
+    old = copy_of(builds["a"], tmp_path / "old")
     with duckdb.connect(str(old)) as con:
         con.execute(f"alter table {LEDGER} drop column _inputs_hash")
     with pytest.raises(WarehouseBuildError) as failed:
